@@ -1,0 +1,211 @@
+// The only pybind11 code: thin wrappers that check buffer types, release the GIL around the C++
+// core and turn Status codes into Python exceptions. Argument checks with friendly messages live in
+// fastcodec/coding; these checks are the last line of defence for direct callers of _core.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../cdf_table.h"
+#include "../coder.h"
+#include "../parallel.h"
+#include "../pmf_quantize.h"
+
+namespace py = pybind11;
+using fastcodec::CdfTable;
+using fastcodec::Coder;
+using fastcodec::Status;
+using fastcodec::StatusCode;
+
+namespace {
+
+template <class T>
+using CArray = py::array_t<T, py::array::c_style>;
+
+[[noreturn]] void raise_status(const Status& st, const std::string& prefix = "") {
+  if (st.code() == StatusCode::kInvalidArgument) throw py::value_error(prefix + st.message());
+  py::object cls = py::module_::import("fastcodec.errors").attr("BitstreamError");
+  PyErr_SetString(cls.ptr(), (prefix + st.message()).c_str());
+  throw py::error_already_set();
+}
+
+template <class T>
+CArray<T> strict_array(const py::handle& obj, const char* name) {
+  if (!py::isinstance<CArray<T>>(obj)) {
+    throw py::type_error(std::string(name) + " must be a C-contiguous numpy array of " +
+                         py::str(py::dtype::of<T>()).cast<std::string>());
+  }
+  return py::reinterpret_borrow<CArray<T>>(obj);
+}
+
+struct Bytes {
+  const uint8_t* data;
+  size_t size;
+};
+
+Bytes byte_view(const py::buffer_info& info, const char* name) {
+  if (info.itemsize != 1 || info.ndim > 1 || (info.ndim == 1 && info.strides[0] != 1)) {
+    throw py::type_error(std::string(name) + " must be a contiguous bytes-like object");
+  }
+  return {static_cast<const uint8_t*>(info.ptr), static_cast<size_t>(info.size)};
+}
+
+Coder to_coder(int c) {
+  if (c != 0 && c != 1) throw py::value_error("coder must be 0 (ans) or 1 (range), got " + std::to_string(c));
+  return static_cast<Coder>(c);
+}
+
+std::shared_ptr<CdfTable> make_table(const py::handle& cdfs_obj, const py::handle& lengths_obj,
+                                     const py::handle& offsets_obj, int precision) {
+  auto cdfs = strict_array<int32_t>(cdfs_obj, "cdfs");
+  auto lengths = strict_array<int32_t>(lengths_obj, "lengths");
+  auto offsets = strict_array<int32_t>(offsets_obj, "offsets");
+  if (cdfs.ndim() != 2) throw py::value_error("cdfs must be 2-D [tables, max_length]");
+  const int64_t rows = cdfs.shape(0);
+  if (lengths.ndim() != 1 || lengths.shape(0) != rows || offsets.ndim() != 1 || offsets.shape(0) != rows) {
+    throw py::value_error("lengths and offsets must be 1-D with one entry per cdfs row");
+  }
+  auto table = std::make_shared<CdfTable>();
+  Status st = CdfTable::Build(cdfs.data(), rows, cdfs.shape(1), lengths.data(), offsets.data(), precision,
+                              table.get());
+  if (!st.ok()) raise_status(st);
+  return table;
+}
+
+py::bytes encode(const CdfTable& table, const py::handle& sym_obj, const py::handle& idx_obj, int coder) {
+  auto symbols = strict_array<int32_t>(sym_obj, "symbols");
+  auto indexes = strict_array<int32_t>(idx_obj, "indexes");
+  if (symbols.size() != indexes.size()) throw py::value_error("symbols and indexes differ in length");
+  const Coder c = to_coder(coder);
+  std::vector<uint8_t> out;
+  Status st;
+  {
+    py::gil_scoped_release release;  // pure C++ over buffers the caller keeps alive
+    st = fastcodec::encode(c, table, symbols.data(), indexes.data(), symbols.size(), &out);
+  }
+  if (!st.ok()) raise_status(st);
+  return py::bytes(reinterpret_cast<const char*>(out.data()), out.size());
+}
+
+CArray<int32_t> decode(const CdfTable& table, const py::buffer& data, const py::handle& idx_obj, int coder) {
+  auto indexes = strict_array<int32_t>(idx_obj, "indexes");
+  const Coder c = to_coder(coder);
+  py::buffer_info info = data.request();
+  const Bytes bytes = byte_view(info, "data");
+  CArray<int32_t> out(std::vector<py::ssize_t>(indexes.shape(), indexes.shape() + indexes.ndim()));
+  int32_t* dst = out.mutable_data();
+  Status st;
+  {
+    py::gil_scoped_release release;  // decode reads `info` and writes `out`, both held here
+    st = fastcodec::decode(c, table, bytes.data, bytes.size, indexes.data(), indexes.size(), dst);
+  }
+  if (!st.ok()) raise_status(st);
+  return out;
+}
+
+void check_batch_status(const std::vector<Status>& statuses) {
+  for (size_t k = 0; k < statuses.size(); ++k) {
+    if (!statuses[k].ok()) raise_status(statuses[k], "stream " + std::to_string(k) + ": ");
+  }
+}
+
+py::list encode_batch(const CdfTable& table, const py::sequence& sym_list, const py::sequence& idx_list,
+                      int coder, int threads) {
+  const Coder c = to_coder(coder);
+  const size_t n = py::len(sym_list);
+  if (py::len(idx_list) != n) throw py::value_error("symbols and indexes lists differ in length");
+  std::vector<CArray<int32_t>> syms, idxs;
+  syms.reserve(n);
+  idxs.reserve(n);
+  for (size_t k = 0; k < n; ++k) {
+    syms.push_back(strict_array<int32_t>(sym_list[k], "symbols[k]"));
+    idxs.push_back(strict_array<int32_t>(idx_list[k], "indexes[k]"));
+    if (syms.back().size() != idxs.back().size()) {
+      throw py::value_error("symbols[" + std::to_string(k) + "] and indexes[" + std::to_string(k) + "] differ in length");
+    }
+  }
+  std::vector<std::vector<uint8_t>> outs(n);
+  std::vector<Status> statuses(n);
+  {
+    py::gil_scoped_release release;  // workers touch only the arrays held in syms/idxs
+    fastcodec::parallel_for(static_cast<int64_t>(n), threads, [&](int64_t k) {
+      statuses[k] = fastcodec::encode(c, table, syms[k].data(), idxs[k].data(), syms[k].size(), &outs[k]);
+    });
+  }
+  check_batch_status(statuses);
+  py::list result;
+  for (auto& o : outs) result.append(py::bytes(reinterpret_cast<const char*>(o.data()), o.size()));
+  return result;
+}
+
+py::list decode_batch(const CdfTable& table, const py::sequence& data_list, const py::sequence& idx_list,
+                      int coder, int threads) {
+  const Coder c = to_coder(coder);
+  const size_t n = py::len(data_list);
+  if (py::len(idx_list) != n) throw py::value_error("data and indexes lists differ in length");
+  std::vector<py::buffer_info> infos;
+  std::vector<Bytes> bytes;
+  std::vector<CArray<int32_t>> idxs, outs;
+  std::vector<int32_t*> dsts;
+  infos.reserve(n);
+  for (size_t k = 0; k < n; ++k) {
+    infos.push_back(py::reinterpret_borrow<py::buffer>(data_list[k]).request());
+    bytes.push_back(byte_view(infos.back(), "data[k]"));
+    idxs.push_back(strict_array<int32_t>(idx_list[k], "indexes[k]"));
+    const auto& ix = idxs.back();
+    outs.emplace_back(std::vector<py::ssize_t>(ix.shape(), ix.shape() + ix.ndim()));
+    dsts.push_back(outs.back().mutable_data());
+  }
+  std::vector<Status> statuses(n);
+  {
+    py::gil_scoped_release release;  // buffers stay referenced by infos/idxs/outs until we return
+    fastcodec::parallel_for(static_cast<int64_t>(n), threads, [&](int64_t k) {
+      statuses[k] = fastcodec::decode(c, table, bytes[k].data, bytes[k].size, idxs[k].data(), idxs[k].size(), dsts[k]);
+    });
+  }
+  check_batch_status(statuses);
+  py::list result;
+  for (auto& o : outs) result.append(o);
+  return result;
+}
+
+CArray<int32_t> quantize_weight_rows(const py::handle& w_obj, const py::handle& counts_obj, int precision) {
+  auto weights = strict_array<int64_t>(w_obj, "weights");
+  auto counts = strict_array<int32_t>(counts_obj, "counts");
+  if (weights.ndim() != 2 || counts.ndim() != 1 || counts.shape(0) != weights.shape(0)) {
+    throw py::value_error("weights must be 2-D and counts 1-D with one entry per row");
+  }
+  const int64_t rows = weights.shape(0), width = weights.shape(1);
+  CArray<int32_t> cdfs({static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(width + 1)});
+  Status st = fastcodec::quantize_weight_rows(weights.data(), rows, width, counts.data(), precision, cdfs.mutable_data());
+  if (!st.ok()) raise_status(st);
+  return cdfs;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "fastcodec compiled core (private; use fastcodec.coding)";
+  m.attr("MIN_PRECISION") = fastcodec::kMinPrecision;
+  m.attr("MAX_PRECISION") = fastcodec::kMaxPrecision;
+
+  py::class_<CdfTable, std::shared_ptr<CdfTable>>(m, "CdfTable")
+      .def(py::init(&make_table), py::arg("cdfs"), py::arg("lengths"), py::arg("offsets"), py::arg("precision"))
+      .def_property_readonly("precision", &CdfTable::precision)
+      .def_property_readonly("num_tables", &CdfTable::num_tables)
+      .def_property_readonly("memory_bytes", &CdfTable::memory_bytes);
+
+  m.def("encode", &encode, py::arg("table"), py::arg("symbols"), py::arg("indexes"), py::arg("coder"));
+  m.def("decode", &decode, py::arg("table"), py::arg("data"), py::arg("indexes"), py::arg("coder"));
+  m.def("encode_batch", &encode_batch, py::arg("table"), py::arg("symbols"), py::arg("indexes"),
+        py::arg("coder"), py::arg("threads"));
+  m.def("decode_batch", &decode_batch, py::arg("table"), py::arg("data"), py::arg("indexes"), py::arg("coder"),
+        py::arg("threads"));
+  m.def("quantize_weight_rows", &quantize_weight_rows, py::arg("weights"), py::arg("counts"), py::arg("precision"));
+  m.def("max_encoded_size", [](int64_t n, int64_t escapes, int coder) {
+    return to_coder(coder) == Coder::kAns ? fastcodec::rans_max_size(n, escapes) : fastcodec::range_max_size(n, escapes);
+  }, py::arg("n"), py::arg("escapes"), py::arg("coder"));
+}

@@ -1,0 +1,1 @@
+"""Entropy models: probability tables for latents (numpy here; torch modules import lazily)."""
