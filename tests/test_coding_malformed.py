@@ -1,0 +1,75 @@
+"""Truncated, corrupted and foreign bytes: BitstreamError or symbols of the requested count, never a
+crash, a hang or a read outside the buffer (the C++ side is also run under ASan/UBSan and fuzzed)."""
+import numpy as np
+import pytest
+
+import fastcodec
+from conftest import random_symbols, random_table
+from fastcodec import coding
+
+
+def _decode_or_error(data, idx, table, coder):
+    try:
+        out = coding.decode(data, idx, table, coder=coder)
+    except fastcodec.BitstreamError:
+        return None
+    assert out.shape == idx.shape and out.dtype == np.int32
+    return out
+
+
+@pytest.fixture(params=["ans", "range"])
+def stream(request):
+    rng = np.random.default_rng(11)
+    table = random_table(rng, 4, 300, 12)
+    sym, idx = random_symbols(rng, table, 700, escape_rate=0.05)
+    return request.param, table, sym, idx, coding.encode(sym, idx, table, coder=request.param)
+
+
+def test_every_truncation_is_detected(stream):
+    coder, table, sym, idx, data = stream
+    for cut in range(len(data)):
+        with pytest.raises(fastcodec.BitstreamError):
+            coding.decode(data[:cut], idx, table, coder=coder)
+
+
+def test_trailing_bytes_are_detected(stream):
+    coder, table, sym, idx, data = stream
+    with pytest.raises(fastcodec.BitstreamError, match="left after the last symbol"):
+        coding.decode(data + b"\0\0\0\0", idx, table, coder=coder)
+
+
+def test_bit_flips_never_crash(stream):
+    coder, table, sym, idx, data = stream
+    detected = 0
+    for bit in range(0, 8 * len(data), 3):
+        flipped = bytearray(data)
+        flipped[bit // 8] ^= 1 << (bit % 8)
+        detected += _decode_or_error(bytes(flipped), idx, table, coder) is None
+    assert detected > 0
+
+
+def test_random_bytes_never_crash(stream):
+    coder, table, sym, idx, _ = stream
+    rng = np.random.default_rng(0)
+    for size in list(range(0, 64)) + [500, 5000, 100000]:
+        for _ in range(5):
+            _decode_or_error(rng.integers(0, 256, size=size, dtype=np.uint8).tobytes(), idx, table, coder)
+
+
+def test_huge_symbol_count_on_tiny_input_is_bounded(gaussian_table):
+    """A request for many symbols from a few bytes fails fast instead of looping or allocating."""
+    idx = np.zeros(2_000_000, np.int32)
+    for coder in ("ans", "range"):
+        with pytest.raises(fastcodec.BitstreamError):
+            coding.decode(b"\x03" + b"\xff" * 70, idx, gaussian_table, coder=coder)
+
+
+def test_wrong_coder_is_detected_or_harmless(stream):
+    coder, table, sym, idx, data = stream
+    other = "range" if coder == "ans" else "ans"
+    _decode_or_error(data, idx, table, other)
+
+
+def test_bitstream_error_is_a_value_error():
+    assert issubclass(fastcodec.BitstreamError, ValueError)
+    assert issubclass(fastcodec.BitstreamError, fastcodec.FastcodecError)
