@@ -28,15 +28,12 @@ Status CdfTable::Build(const int32_t* cdfs, int64_t num_tables, int64_t max_leng
   const uint32_t total = uint32_t{1} << precision;
   CdfTable t;
   t.precision_ = precision;
-  const int bucket_bits = precision < kBucketBits ? precision : kBucketBits;
-  t.bucket_shift_ = precision - bucket_bits;
-  t.bucket_stride_ = (size_t{1} << bucket_bits) + 1;
-  t.offsets_.assign(offsets, offsets + num_tables);
-  t.escape_.resize(num_tables);
-  t.sym_base_.resize(num_tables);
-  t.cdf_base_.resize(num_tables);
+  std::vector<size_t> sym_base(static_cast<size_t>(num_tables));
+  t.rows_.resize(static_cast<size_t>(num_tables));
 
-  size_t sym_total = 0;
+  size_t sym_total = 0, bucket_total = 0;
+  std::vector<size_t> bucket_base(static_cast<size_t>(num_tables));
+  std::vector<int> bucket_bits(static_cast<size_t>(num_tables));
   for (int64_t r = 0; r < num_tables; ++r) {
     const int64_t len = lengths[r];
     if (len < 2 || len > max_length) {
@@ -68,21 +65,26 @@ Status CdfTable::Build(const int32_t* cdfs, int64_t num_tables, int64_t max_leng
       return Status::InvalidArgument("offsets[" + std::to_string(r) + "] + lengths[" + std::to_string(r) +
                                      "] - 3 overflows int32");
     }
-    t.escape_[r] = static_cast<uint32_t>(len - 2);
-    t.sym_base_[r] = sym_total;
-    t.cdf_base_[r] = sym_total + static_cast<size_t>(r);
+    t.rows_[r].escape = static_cast<uint32_t>(len - 2);
+    t.rows_[r].offset = offsets[r];
+    sym_base[r] = sym_total;
+    int bits = kBucketExtraBits;
+    while ((int64_t{1} << (bits - kBucketExtraBits)) < len - 1) ++bits;
+    bucket_bits[r] = bits < precision ? bits : precision;
+    bucket_base[r] = bucket_total;
+    bucket_total += (size_t{1} << bucket_bits[r]) + 1;
     sym_total += static_cast<size_t>(len - 1);
   }
 
   t.enc_.resize(sym_total);
   t.cdf_.resize(sym_total + static_cast<size_t>(num_tables));
-  t.bucket_.resize(t.bucket_stride_ * static_cast<size_t>(num_tables));
+  t.bucket_.resize(bucket_total);
   const uint32_t rans_l_over_total = (uint32_t{1} << 31) >> precision;
   for (int64_t r = 0; r < num_tables; ++r) {
     const int32_t* row = cdfs + r * max_length;
     const uint32_t nsym = static_cast<uint32_t>(lengths[r] - 1);
-    EncSymbol* enc = t.enc_.data() + t.sym_base_[r];
-    uint32_t* cdf = t.cdf_.data() + t.cdf_base_[r];
+    EncSymbol* enc = t.enc_.data() + sym_base[r];
+    uint32_t* cdf = t.cdf_.data() + sym_base[r] + static_cast<size_t>(r);
     for (uint32_t s = 0; s <= nsym; ++s) cdf[s] = static_cast<uint32_t>(row[s]);
     for (uint32_t s = 0; s < nsym; ++s) {
       const uint32_t start = cdf[s], freq = cdf[s + 1] - cdf[s];
@@ -101,11 +103,16 @@ Status CdfTable::Build(const int32_t* cdfs, int64_t num_tables, int64_t max_leng
         enc[s].bias = start;
       }
     }
-    uint16_t* bucket = t.bucket_.data() + static_cast<size_t>(r) * t.bucket_stride_;
-    const uint32_t nbuckets = uint32_t{1} << bucket_bits;
+    uint16_t* bucket = t.bucket_.data() + bucket_base[r];
+    const uint32_t shift = static_cast<uint32_t>(precision - bucket_bits[r]);
+    t.rows_[r].bucket_shift = shift;
+    t.rows_[r].cdf = cdf;
+    t.rows_[r].bucket = bucket;
+    t.rows_[r].enc = enc;
+    const uint32_t nbuckets = uint32_t{1} << bucket_bits[r];
     uint32_t s = 0;
     for (uint32_t b = 0; b < nbuckets; ++b) {
-      const uint32_t slot = b << t.bucket_shift_;
+      const uint32_t slot = b << shift;
       while (cdf[s + 1] <= slot) ++s;
       bucket[b] = static_cast<uint16_t>(s);
     }
@@ -117,7 +124,7 @@ Status CdfTable::Build(const int32_t* cdfs, int64_t num_tables, int64_t max_leng
 
 size_t CdfTable::memory_bytes() const {
   return enc_.size() * sizeof(EncSymbol) + cdf_.size() * sizeof(uint32_t) +
-         bucket_.size() * sizeof(uint16_t) + offsets_.size() * (sizeof(int32_t) + sizeof(uint32_t) + 2 * sizeof(size_t));
+         bucket_.size() * sizeof(uint16_t) + rows_.size() * sizeof(TableRow);
 }
 
 }  // namespace fastcodec

@@ -33,11 +33,30 @@ struct EncSymbol {
   uint32_t rcp_shift;
 };
 
+// Everything a coder needs about one row, in one place (one cache line per symbol).
+struct TableRow {
+  const uint32_t* cdf;     // cdf[s] = start of symbol s; cdf[nsym] = 2^precision
+  const uint16_t* bucket;  // bucket[b] = symbol holding slot b << bucket_shift; bucket[2^bits] = nsym-1
+  uint32_t bucket_shift;
+  const EncSymbol* enc;    // rANS constants per symbol
+  uint32_t escape;         // escape symbol index; symbols below it are literal values
+  int32_t offset;          // value of symbol 0
+};
+
 class CdfTable {
  public:
-  // Number of leading bits of a slot that index the decoder's bucket table (chosen by measurement,
-  // see BENCHMARKS.md); a bucket lists the first symbol whose range holds its first slot.
-  static constexpr int kBucketBits = 12;
+  CdfTable() = default;
+  CdfTable(CdfTable&&) = default;
+  CdfTable& operator=(CdfTable&&) = default;
+  CdfTable(const CdfTable&) = delete;  // rows_ points into the owned arrays
+  CdfTable& operator=(const CdfTable&) = delete;
+
+  // The decoder finds a slot's symbol through a per-row bucket table indexed by the slot's leading
+  // bits, then a binary search among the few symbols of the bucket. A row of n symbols gets
+  // ceil(log2 n) + kBucketExtraBits bits (at most the precision): about 2^extra buckets per symbol,
+  // so most buckets hold one symbol and the tables stay small enough for L1/L2 (measured in
+  // BENCHMARKS.md).
+  static constexpr int kBucketExtraBits = 3;
 
   // Validates and builds. On failure returns InvalidArgument naming the row and the fault.
   static Status Build(const int32_t* cdfs, int64_t num_tables, int64_t max_length,
@@ -45,28 +64,18 @@ class CdfTable {
                       CdfTable* out);
 
   int precision() const { return precision_; }
-  int64_t num_tables() const { return static_cast<int64_t>(offsets_.size()); }
-  int bucket_shift() const { return bucket_shift_; }
-  int32_t offset(int64_t t) const { return offsets_[t]; }
-  // Index of row t's escape symbol; symbols below it are literal values.
-  uint32_t escape_symbol(int64_t t) const { return escape_[t]; }
-
-  const EncSymbol* enc_row(int64_t t) const { return enc_.data() + sym_base_[t]; }
-  // cdf_row(t)[s] is the start of symbol s; cdf_row(t)[nsym] = 2^precision.
-  const uint32_t* cdf_row(int64_t t) const { return cdf_.data() + cdf_base_[t]; }
-  const uint16_t* bucket_row(int64_t t) const {
-    return bucket_.data() + static_cast<size_t>(t) * bucket_stride_;
-  }
+  int64_t num_tables() const { return static_cast<int64_t>(rows_.size()); }
+  const TableRow& row(int64_t t) const { return rows_[t]; }
+  int32_t offset(int64_t t) const { return rows_[t].offset; }
+  uint32_t escape_symbol(int64_t t) const { return rows_[t].escape; }
 
   // Symbol whose range [cdf[s], cdf[s+1]) holds slot. REQUIRES: slot < 2^precision.
-  uint32_t find(int64_t t, uint32_t slot) const {
-    const uint32_t* cdf = cdf_row(t);
-    const uint16_t* bucket = bucket_row(t);
-    uint32_t b = slot >> bucket_shift_;
-    uint32_t lo = bucket[b], hi = bucket[b + 1];
+  uint32_t find(const TableRow& r, uint32_t slot) const {
+    uint32_t b = slot >> r.bucket_shift;
+    uint32_t lo = r.bucket[b], hi = r.bucket[b + 1];
     while (lo < hi) {  // largest s in [lo, hi] with cdf[s] <= slot
       uint32_t mid = (lo + hi + 1) >> 1;
-      if (cdf[mid] <= slot) lo = mid; else hi = mid - 1;
+      if (r.cdf[mid] <= slot) lo = mid; else hi = mid - 1;
     }
     return lo;
   }
@@ -75,12 +84,7 @@ class CdfTable {
 
  private:
   int precision_ = 0;
-  int bucket_shift_ = 0;
-  size_t bucket_stride_ = 0;
-  std::vector<int32_t> offsets_;
-  std::vector<uint32_t> escape_;
-  std::vector<size_t> sym_base_;
-  std::vector<size_t> cdf_base_;
+  std::vector<TableRow> rows_;
   std::vector<EncSymbol> enc_;
   std::vector<uint32_t> cdf_;
   std::vector<uint16_t> bucket_;

@@ -85,8 +85,9 @@ class RangeDecoder {
     const uint32_t r = range_ >> prec;
     const uint32_t slot = code_ / r;
     if (slot >> prec) return false;
-    const uint32_t s = t.find(idx, slot);
-    const uint32_t* cdf = t.cdf_row(idx);
+    const TableRow& row = t.row(idx);
+    const uint32_t s = t.find(row, slot);
+    const uint32_t* cdf = row.cdf;
     code_ -= cdf[s] * r;
     range_ = r * (cdf[s + 1] - cdf[s]);
     normalize();
@@ -130,7 +131,7 @@ class RangeDecoder {
 
 void encode_escape(RangeEncoder& enc, const CdfTable& t, int32_t idx, int64_t d) {
   const uint32_t esc = t.escape_symbol(idx);
-  const uint32_t* cdf = t.cdf_row(idx);
+  const uint32_t* cdf = t.row(idx).cdf;
   enc.put(cdf[esc], cdf[esc + 1] - cdf[esc], t.precision());
   const Escape e = make_escape(d, esc);
   enc.put_bits(static_cast<uint32_t>(e.nbits), kLengthBits);
@@ -174,7 +175,7 @@ Status range_encode(const CdfTable& table, const int32_t* symbols, const int32_t
     const int32_t idx = indexes[i];
     const int64_t d = static_cast<int64_t>(symbols[i]) - table.offset(idx);
     if (static_cast<uint64_t>(d) < table.escape_symbol(idx)) {
-      const uint32_t* cdf = table.cdf_row(idx);
+      const uint32_t* cdf = table.row(idx).cdf;
       enc.put(cdf[d], cdf[d + 1] - cdf[d], prec);
     } else {
       encode_escape(enc, table, idx, d);

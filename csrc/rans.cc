@@ -49,13 +49,12 @@ __attribute__((noinline)) void enc_escape(uint64_t& x, uint8_t*& p, const EncSym
 }
 
 inline void enc_symbol(const CdfTable& t, uint64_t& x, uint8_t*& p, int32_t v, int32_t idx) {
-  const int64_t d = static_cast<int64_t>(v) - t.offset(idx);
-  const uint32_t esc = t.escape_symbol(idx);
-  const EncSymbol* row = t.enc_row(idx);
-  if (static_cast<uint64_t>(d) < esc) {
-    enc_put(x, p, row[d]);
+  const TableRow& row = t.row(idx);
+  const int64_t d = static_cast<int64_t>(v) - row.offset;
+  if (static_cast<uint64_t>(d) < row.escape) {
+    enc_put(x, p, row.enc[d]);
   } else {
-    enc_escape(x, p, row, esc, d);
+    enc_escape(x, p, row.enc, row.escape, d);
   }
 }
 
@@ -120,12 +119,12 @@ inline void dec_renorm(uint64_t& x, DecStream& s) {
   }
 }
 
-inline uint32_t dec_get(const CdfTable& t, uint64_t& x, DecStream& s, int32_t idx, uint32_t mask) {
+inline uint32_t dec_get(const CdfTable& t, const TableRow& row, uint64_t& x, DecStream& s, uint32_t mask,
+                        int prec) {
   const uint32_t slot = static_cast<uint32_t>(x) & mask;
-  const uint32_t sym = t.find(idx, slot);
-  const uint32_t* cdf = t.cdf_row(idx);
-  const uint32_t start = cdf[sym];
-  x = uint64_t{cdf[sym + 1] - start} * (x >> t.precision()) + slot - start;
+  const uint32_t sym = t.find(row, slot);
+  const uint32_t start = row.cdf[sym];
+  x = uint64_t{row.cdf[sym + 1] - start} * (x >> prec) + slot - start;
   dec_renorm(x, s);
   return sym;
 }
@@ -138,8 +137,7 @@ inline uint32_t dec_get_bits(uint64_t& x, DecStream& s, int k) {
 }
 
 // Returns false when the escape payload is invalid (corrupt stream).
-__attribute__((noinline)) bool dec_escape(const CdfTable& t, uint64_t& x, DecStream& s, int32_t idx,
-                                          int32_t* out) {
+__attribute__((noinline)) bool dec_escape(const TableRow& row, uint64_t& x, DecStream& s, int32_t* out) {
   const int nbits = static_cast<int>(dec_get_bits(x, s, kLengthBits));
   if (nbits > kMaxRawBits) return false;
   const int payload = nbits > 0 ? nbits - 1 : 0;
@@ -148,17 +146,18 @@ __attribute__((noinline)) bool dec_escape(const CdfTable& t, uint64_t& x, DecStr
     const int k = (payload - lo) < kChunkBits ? payload - lo : kChunkBits;
     raw |= uint64_t{dec_get_bits(x, s, k)} << lo;
   }
-  return escape_value(raw, t.escape_symbol(idx), t.offset(idx), out);
+  return escape_value(raw, row.escape, row.offset, out);
 }
 
-inline bool dec_symbol(const CdfTable& t, uint64_t& x, DecStream& s, int32_t idx, uint32_t mask,
+inline bool dec_symbol(const CdfTable& t, uint64_t& x, DecStream& s, int32_t idx, uint32_t mask, int prec,
                        int32_t* out) {
-  const uint32_t sym = dec_get(t, x, s, idx, mask);
-  if (sym < t.escape_symbol(idx)) {
-    *out = static_cast<int32_t>(sym) + t.offset(idx);
+  const TableRow& row = t.row(idx);
+  const uint32_t sym = dec_get(t, row, x, s, mask, prec);
+  if (sym < row.escape) {
+    *out = static_cast<int32_t>(sym) + row.offset;
     return true;
   }
-  return dec_escape(t, x, s, idx, out);
+  return dec_escape(row, x, s, out);
 }
 
 template <int N>
@@ -176,15 +175,16 @@ Status decode_lanes(const CdfTable& t, const uint8_t* data, size_t size, const i
     }
   }
   DecStream s{data + 1 + 8 * N, data + size};
-  const uint32_t mask = (uint32_t{1} << t.precision()) - 1;
+  const int prec = t.precision();
+  const uint32_t mask = (uint32_t{1} << prec) - 1;
   const int64_t full = n / N * N;
   bool valid = true;
   int64_t i = 0;
   for (; i < full && valid && !s.overrun; i += N) {
 #pragma GCC unroll 8
-    for (int j = 0; j < N; ++j) valid &= dec_symbol(t, x[j], s, idx[i + j], mask, out + i + j);
+    for (int j = 0; j < N; ++j) valid &= dec_symbol(t, x[j], s, idx[i + j], mask, prec, out + i + j);
   }
-  for (; i < n && valid && !s.overrun; ++i) valid &= dec_symbol(t, x[i - full], s, idx[i], mask, out + i);
+  for (; i < n && valid && !s.overrun; ++i) valid &= dec_symbol(t, x[i - full], s, idx[i], mask, prec, out + i);
   if (s.overrun) {
     return Status::Truncated("rANS stream ended within its first " + std::to_string(i) + " of " +
                              std::to_string(n) + " symbols");

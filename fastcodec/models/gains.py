@@ -1,0 +1,38 @@
+"""Per-quality gain vectors on the latent (Cui et al. 2021, "Asymmetric gained deep image
+compression"): y_q = g_a(x) * gain[q], x_hat = g_s(y_hat * inv_gain[q]). One set of transforms
+serves every quality; a fractional quality interpolates the gains geometrically."""
+import math
+
+import torch
+from torch import nn
+
+#: CompressAI's MSE lambdas for qualities 1..8 (loss lambda * 255^2 * MSE + bpp).
+LAMBDAS = (0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932, 0.1800)
+NUM_QUALITIES = len(LAMBDAS)
+
+
+class QualityGains(nn.Module):
+    def __init__(self, channels, lambdas=LAMBDAS):
+        super().__init__()
+        ref = lambdas[len(lambdas) // 2 - 1]
+        # High-rate theory: the quantization step scales as 1/sqrt(lambda).
+        init = torch.tensor([0.5 * math.log(lam / ref) for lam in lambdas])[:, None].repeat(1, channels)
+        self.log_gain = nn.Parameter(init.clone())
+        self.log_inv_gain = nn.Parameter(-init.clone())
+
+    def _select(self, table, q):
+        """q: LongTensor [B] of 0-based qualities, or a float tensor for interpolation."""
+        if q.dtype.is_floating_point:
+            lo = q.floor().long().clamp(0, table.shape[0] - 1)
+            hi = (lo + 1).clamp(max=table.shape[0] - 1)
+            frac = (q - lo.to(q.dtype))[:, None]
+            values = table[lo] * (1 - frac) + table[hi] * frac
+        else:
+            values = table[q]
+        return torch.exp(values)[:, :, None, None]
+
+    def gain(self, q):
+        return self._select(self.log_gain, q)
+
+    def inv_gain(self, q):
+        return self._select(self.log_inv_gain, q)

@@ -1,0 +1,1 @@
+"""Training and evaluation of the models (needs torch and Pillow)."""

@@ -1,0 +1,49 @@
+"""python -m fastcodec.train: see `fastcodec train --help`."""
+import argparse
+import sys
+
+DEFAULT_VAL_DIRS = ("set5", "set14")
+
+
+def build_parser(parser=None):
+    parser = parser or argparse.ArgumentParser(prog="fastcodec train")
+    parser.add_argument("--arch", default="mbt2018-mean")
+    parser.add_argument("--data", required=True, help="folder of training photos (searched recursively)")
+    parser.add_argument("--out", required=True, help="run folder: ckpt.pt (full, resumable) and log.jsonl")
+    parser.add_argument("--steps", type=int, required=True, help="train until this total step count")
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--crop", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--N", type=int, default=128)
+    parser.add_argument("--M", type=int, default=192)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--val-dirs", default=",".join(DEFAULT_VAL_DIRS),
+                        help="subfolders of --data held out for validation (comma-separated)")
+    parser.add_argument("--no-autocast", action="store_true", help="train in float32 instead of bf16 autocast")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def run(args):
+    import torch
+
+    from fastcodec.models import build
+    from fastcodec.train.data import CropSampler, list_images, load_rgb
+    from fastcodec.train.loop import train
+
+    torch.set_num_threads(args.threads)
+    val_dirs = tuple(d for d in args.val_dirs.split(",") if d)
+    train_paths = list_images(args.data, exclude_dirs=val_dirs)
+    val_paths = [p for d in val_dirs for p in list_images(f"{args.data}/{d}")]
+    if any("kodak" in str(p).lower() for p in train_paths):
+        raise SystemExit("refusing to train on Kodak images")
+    print(f"{len(train_paths)} training images, {len(val_paths)} held out", flush=True)
+    sampler = CropSampler(train_paths)
+    model = build(args.arch, N=args.N, M=args.M)
+    train(model, sampler, args.out, args.steps, batch_size=args.batch, crop=args.crop, lr=args.lr,
+          val_images=[load_rgb(p) for p in val_paths], seed=args.seed, autocast=not args.no_autocast)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(build_parser().parse_args()))

@@ -1,0 +1,108 @@
+"""The training loop: rate-distortion loss lambda_q * 255^2 * MSE + bpp with a random quality per
+crop (one set of weights for every quality), Adam, resumable checkpoints, a JSON-lines log and a
+periodic validation on held-out photos (never Kodak)."""
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fastcodec.models.gains import LAMBDAS, NUM_QUALITIES
+
+
+def rd_terms(model, x, q, autocast):
+    """Per-crop (mse, bpp) tensors of one forward pass."""
+    out = model(x, q, autocast=autocast)
+    pixels = x.shape[2] * x.shape[3]
+    bits = sum((-torch.log2(lik)).sum(dim=(1, 2, 3)) for lik in out["likelihoods"].values())
+    mse = ((out["x_hat"] - x) ** 2).mean(dim=(1, 2, 3))
+    return mse, bits / pixels, out
+
+
+@torch.no_grad()
+def validate(model, images, qualities=(0, 3, 7)):
+    """Mean bpp (from likelihoods) and PSNR (8-bit) per quality on full images, eval mode."""
+    model.eval()
+    result = {}
+    for q in qualities:
+        bpps, psnrs = [], []
+        for im in images:
+            h, w = im.shape[:2]
+            H, W = (h + 63) // 64 * 64, (w + 63) // 64 * 64
+            x = torch.from_numpy(np.ascontiguousarray(im)).permute(2, 0, 1)[None].float() / 255
+            xp = torch.nn.functional.pad(x, (0, W - w, 0, H - h), mode="replicate")
+            _, bpp, out = rd_terms(model, xp, torch.tensor([q]), autocast=False)
+            x_hat = out["x_hat"][:, :, :h, :w].clamp(0, 1).mul(255).round()
+            mse = ((x_hat - x.mul(255).round()) ** 2).mean().item()
+            bpps.append(bpp.item() * H * W / (h * w))
+            psnrs.append(10 * math.log10(255 ** 2 / max(mse, 1e-10)))
+        result[f"q{q + 1}"] = {"bpp": float(np.mean(bpps)), "psnr": float(np.mean(psnrs))}
+    model.train()
+    return result
+
+
+def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_every=100, ckpt_every=500,
+          val_images=(), val_every=2000, seed=0, autocast=True, clip=1.0):
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out_dir / "ckpt.pt"
+    model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    step = 0
+    if ckpt_path.exists():
+        state = torch.load(ckpt_path, weights_only=True)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        step = int(state["step"])
+        print(f"resumed {ckpt_path} at step {step}", flush=True)
+    for group in opt.param_groups:
+        group["lr"] = lr
+    rng = np.random.default_rng(seed + step)
+    lambdas = torch.tensor(LAMBDAS)
+    log = open(out_dir / "log.jsonl", "a")
+    acc = {"loss": 0.0, "n": 0, "bpp": np.zeros(NUM_QUALITIES), "mse": np.zeros(NUM_QUALITIES),
+           "count": np.zeros(NUM_QUALITIES)}
+    t0 = time.time()
+    model.train()
+    while step < steps:
+        x = sampler.batch(rng, batch_size, crop)
+        q = torch.from_numpy(rng.permutation(np.arange(batch_size) % NUM_QUALITIES)).long()
+        mse, bpp, _ = rd_terms(model, x, q, autocast)
+        loss = (lambdas[q] * 255 ** 2 * mse + bpp).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        opt.step()
+        step += 1
+        acc["loss"] += loss.item()
+        acc["n"] += 1
+        qn = q.numpy()
+        np.add.at(acc["bpp"], qn, bpp.detach().numpy())
+        np.add.at(acc["mse"], qn, mse.detach().numpy())
+        np.add.at(acc["count"], qn, 1)
+        if step % log_every == 0:
+            cnt = np.maximum(acc["count"], 1)
+            psnr = 10 * np.log10(1 / np.maximum(acc["mse"] / cnt, 1e-10))
+            rec = {"step": step, "loss": acc["loss"] / acc["n"], "sec_per_step": (time.time() - t0) / acc["n"],
+                   "lr": lr, "crop": crop, "batch": batch_size,
+                   "bpp": [round(v, 4) for v in (acc["bpp"] / cnt).tolist()],
+                   "psnr": [round(v, 2) for v in psnr.tolist()]}
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            print(json.dumps(rec), flush=True)
+            acc = {k: (0.0 if k in ("loss",) else 0 if k == "n" else np.zeros(NUM_QUALITIES)) for k in acc}
+            t0 = time.time()
+        if step % ckpt_every == 0 or step == steps:
+            tmp = out_dir / "ckpt.pt.tmp"
+            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step}, tmp)
+            tmp.replace(ckpt_path)
+        if val_images and (step % val_every == 0 or step == steps):
+            rec = {"step": step, "val": validate(model, val_images)}
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            print(json.dumps(rec), flush=True)
+    log.close()
+    return model
