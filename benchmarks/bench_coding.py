@@ -14,6 +14,8 @@ import time
 import numpy as np
 import pytest
 
+from fastcodec import coding
+
 from benchmarks.coding_workload import (FastcodecCoder, available_coders, continuous_bits, make_latents,
                                         nbytes)
 
@@ -75,6 +77,11 @@ def main(argv=None):
     ideal = continuous_bits(ONE[0], ONE[1], SCALES)
     print(f"workload: {NSYM} symbols ({'x'.join(map(str, ONE[0].shape))}), 64 scales 0.11..256; "
           f"ideal {ideal / NSYM:.4f} bits/symbol (continuous Gaussian of each table scale)")
+    fc = FastcodecCoder(SCALES, "ans")
+    model = coding.ideal_bits(ONE[0], ONE[1], fc.table)
+    print(f"fastcodec's 16-bit table model: {model / NSYM:.4f} bits/symbol ({100 * (model / ideal - 1):+.3f} % vs ideal); "
+          f"fastcodec ans {100 * (8 * len(fc.encode(ONE)) / model - 1):+.3f} % and range "
+          f"{100 * (8 * len(FastcodecCoder(SCALES, 'range').encode(ONE)) / model - 1):+.3f} % vs the table model")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; median of {args.repeat}\n")
     rows = []
     for c in _coders():

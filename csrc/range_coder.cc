@@ -1,5 +1,6 @@
 #include "range_coder.h"
 
+#include <memory>
 #include <string>
 
 #include "escape.h"
@@ -168,8 +169,8 @@ Status range_encode(const CdfTable& table, const int32_t* symbols, const int32_t
   int64_t escapes = 0;
   Status st = count_escapes(table, symbols, indexes, n, &escapes);
   if (!st.ok()) return st;
-  out->resize(range_max_size(n, escapes));
-  RangeEncoder enc(out->data());
+  std::unique_ptr<uint8_t[]> buf(new uint8_t[range_max_size(n, escapes)]);  // uninitialized: only
+  RangeEncoder enc(buf.get());                                                // written pages are touched
   const int prec = table.precision();
   for (int64_t i = 0; i < n; ++i) {
     const int32_t idx = indexes[i];
@@ -181,7 +182,7 @@ Status range_encode(const CdfTable& table, const int32_t* symbols, const int32_t
       encode_escape(enc, table, idx, d);
     }
   }
-  out->resize(enc.finish());
+  out->assign(buf.get(), buf.get() + enc.finish());
   return Status::Ok();
 }
 

@@ -1,6 +1,6 @@
 #include "rans.h"
 
-#include <cstring>
+#include <memory>
 #include <string>
 
 #include "byte_io.h"
@@ -73,11 +73,14 @@ void encode_lanes(const CdfTable& t, const int32_t* sym, const int32_t* idx, int
   for (int j = 0; j < N; ++j) states[j] = x[j];
 }
 
-// Encodes into *out with 2^code lanes; returns the stream size.
+// Encodes with 2^code lanes into *out (exact size); returns the stream size. The words are first
+// written backwards into an uninitialized buffer of the worst-case size, of which only the pages
+// actually written are ever touched.
 size_t encode_with(int code, const CdfTable& t, const int32_t* sym, const int32_t* idx, int64_t n,
                    int64_t escapes, std::vector<uint8_t>* out) {
-  out->resize(rans_max_size(n, escapes));
-  uint8_t* const end = out->data() + out->size();
+  const size_t bound = rans_max_size(n, escapes);
+  std::unique_ptr<uint8_t[]> buf(new uint8_t[bound]);
+  uint8_t* const end = buf.get() + bound;
   uint8_t* p = end;
   uint64_t states[8];
   switch (code) {
@@ -93,10 +96,8 @@ size_t encode_with(int code, const CdfTable& t, const int32_t* sym, const int32_
     store_u32le(p + 8 * j + 4, static_cast<uint32_t>(states[j] >> 32));
   }
   *--p = static_cast<uint8_t>(code);
-  const size_t used = static_cast<size_t>(end - p);
-  std::memmove(out->data(), p, used);
-  out->resize(used);
-  return used;
+  out->assign(p, end);
+  return out->size();
 }
 
 // ---- decoder ------------------------------------------------------------------------------------

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds and runs the C++ unit tests under AddressSanitizer + UndefinedBehaviorSanitizer, then each
+# libFuzzer target for a fixed time (argument 1, seconds; default 30). Needs cmake, ninja, g++ and
+# clang with libFuzzer (installed with apt-get when missing and we are root).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+seconds="${1:-30}"
+build="${NATIVE_BUILD_DIR:-build/native}"
+
+cmake -S . -B "$build/asan" -G Ninja -DFASTCODEC_PYTHON=OFF -DFASTCODEC_TESTS=ON -DFASTCODEC_SANITIZE=ON \
+  -DCMAKE_BUILD_TYPE=Debug > /dev/null
+cmake --build "$build/asan" > /dev/null
+ctest --test-dir "$build/asan" --output-on-failure
+
+if ! command -v clang++ > /dev/null || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a > /dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+    apt-get update -qq > /dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-14-dev > /dev/null
+  else
+    echo "clang with libFuzzer not available: fuzz targets not run" >&2
+    exit 1
+  fi
+fi
+CXX=clang++ cmake -S . -B "$build/fuzz" -G Ninja -DFASTCODEC_PYTHON=OFF -DFASTCODEC_FUZZ=ON \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
+cmake --build "$build/fuzz" > /dev/null
+for target in fuzz_rans_decode fuzz_range_decode fuzz_roundtrip; do
+  corpus="$build/fuzz/corpus_$target"
+  mkdir -p "$corpus"
+  log="$build/fuzz/$target.log"
+  if ! "$build/fuzz/$target" -max_total_time="$seconds" -rss_limit_mb=2048 "$corpus" > "$log" 2>&1; then
+    tail -40 "$log" >&2
+    echo "$target failed" >&2
+    exit 1
+  fi
+  echo "$target: $(grep -E '^Done' "$log")"
+done
+echo "native checks passed"
