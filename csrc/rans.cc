@@ -202,6 +202,64 @@ Status decode_lanes(const CdfTable& t, const uint8_t* data, size_t size, const i
 
 }  // namespace
 
+Status RansStreamDecoder::Init(const uint8_t* data, size_t size) {
+  failed_ = true;
+  if (size < 1) return Status::Truncated("rANS stream is empty");
+  if (data[0] > kMaxLaneCode) {
+    return Status::Corrupt("rANS stream starts with lane code " + std::to_string(data[0]) + " (expected 0..3)");
+  }
+  lanes_ = 1 << data[0];
+  if (size < 1 + 8 * static_cast<size_t>(lanes_)) {
+    return Status::Truncated("rANS stream of " + std::to_string(size) + " bytes is shorter than its header");
+  }
+  for (int j = 0; j < lanes_; ++j) {
+    x_[j] = load_u32le(data + 1 + 8 * j) | (uint64_t{load_u32le(data + 5 + 8 * j)} << 32);
+    if (x_[j] < kRansL || (x_[j] >> 63) != 0) {
+      return Status::Corrupt("rANS lane " + std::to_string(j) + " starts in an invalid state");
+    }
+  }
+  p_ = data + 1 + 8 * lanes_;
+  end_ = data + size;
+  count_ = 0;
+  failed_ = false;
+  return Status::Ok();
+}
+
+Status RansStreamDecoder::Decode(const CdfTable& table, const int32_t* indexes, int64_t n, int32_t* out) {
+  if (failed_) return Status::Corrupt("rANS stream decoder is not in a valid state");
+  Status st = check_indexes(table, indexes, n);
+  if (!st.ok()) return st;
+  DecStream s{p_, end_};
+  const int prec = table.precision();
+  const uint32_t mask = (uint32_t{1} << prec) - 1;
+  int lane = static_cast<int>(count_ & (lanes_ - 1));
+  bool valid = true;
+  int64_t i = 0;
+  for (; i < n && valid && !s.overrun; ++i) {
+    valid = dec_symbol(table, x_[lane], s, indexes[i], mask, prec, out + i);
+    lane = (lane + 1) & (lanes_ - 1);
+  }
+  p_ = s.p;
+  count_ += i;
+  if (s.overrun || !valid) {
+    failed_ = true;
+    return s.overrun ? Status::Truncated("rANS stream ended at symbol " + std::to_string(count_))
+                     : Status::Corrupt("rANS stream holds an invalid escape at symbol " + std::to_string(count_));
+  }
+  return Status::Ok();
+}
+
+Status RansStreamDecoder::Finish() const {
+  if (failed_) return Status::Corrupt("rANS stream decoder is not in a valid state");
+  if (p_ != end_) {
+    return Status::Corrupt("rANS stream has " + std::to_string(end_ - p_) + " bytes left after the last symbol");
+  }
+  for (int j = 0; j < lanes_; ++j) {
+    if (x_[j] != kRansL) return Status::Corrupt("rANS lane " + std::to_string(j) + " did not end in its initial state");
+  }
+  return Status::Ok();
+}
+
 int rans_lanes(int64_t n, size_t bytes) {
   int code = kMaxLaneCode;
   while (code > 0 && ((n >> code) < 64 || (size_t{8} << code) * 512 > bytes)) --code;

@@ -39,4 +39,26 @@ Status rans_encode(const CdfTable& table, const int32_t* symbols, const int32_t*
 Status rans_decode(const CdfTable& table, const uint8_t* data, size_t size, const int32_t* indexes,
                    int64_t n, int32_t* out);
 
+// Incremental decoding for models whose tables depend on earlier symbols (autoregressive context
+// models): the caller asks for the next symbols with the indexes it has just computed. The same
+// stream as rans_decode; symbol i still goes to lane i % N. Holds no copy of the data: the caller
+// keeps it alive.
+class RansStreamDecoder {
+ public:
+  Status Init(const uint8_t* data, size_t size);
+  // Decodes the next n symbols. After an error the decoder stays failed.
+  Status Decode(const CdfTable& table, const int32_t* indexes, int64_t n, int32_t* out);
+  // OK when every word was consumed and every lane is back at its initial state.
+  Status Finish() const;
+  int64_t decoded() const { return count_; }
+
+ private:
+  uint64_t x_[8] = {};
+  int lanes_ = 0;
+  const uint8_t* p_ = nullptr;
+  const uint8_t* end_ = nullptr;
+  int64_t count_ = 0;
+  bool failed_ = true;
+};
+
 }  // namespace fastcodec

@@ -98,3 +98,33 @@ def test_rate_overhead_is_small(gaussian_table):
     for coder in CODERS:
         bits = 8 * len(coding.encode(sym, idx, gaussian_table, coder=coder))
         assert ideal <= bits <= ideal * 1.001, (coder, bits / ideal)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 5000), pieces=st.integers(1, 7))
+def test_stream_decoder_matches_decode(seed, n, pieces):
+    rng = np.random.default_rng(seed)
+    table = random_table(rng, 3, 300, 14)
+    sym, idx = random_symbols(rng, table, n, 0.05)
+    data = coding.encode(sym, idx, table, coder="ans")
+    dec = coding.StreamDecoder(data)
+    cuts = np.sort(rng.integers(0, n + 1, size=pieces - 1)).tolist()
+    parts = [dec.decode(np.ascontiguousarray(idx[a:b]), table) for a, b in zip([0] + cuts, cuts + [n])]
+    dec.finish()
+    np.testing.assert_array_equal(np.concatenate(parts) if parts else np.zeros(0, np.int32), sym)
+    assert dec.decoded == n
+
+
+def test_stream_decoder_detects_truncation_and_leftovers(gaussian_table):
+    import fastcodec
+
+    rng = np.random.default_rng(1)
+    idx = rng.integers(0, 64, size=3000).astype(np.int32)
+    sym = np.rint(rng.normal(0, 3, size=3000)).astype(np.int32)
+    data = coding.encode(sym, idx, gaussian_table)
+    dec = coding.StreamDecoder(data)
+    dec.decode(idx[:1000], gaussian_table)
+    with pytest.raises(fastcodec.BitstreamError, match="left after the last symbol"):
+        dec.finish()
+    with pytest.raises(fastcodec.BitstreamError):
+        coding.StreamDecoder(data[: len(data) // 2]).decode(idx, gaussian_table)

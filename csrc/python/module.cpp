@@ -185,6 +185,36 @@ CArray<int32_t> quantize_weight_rows(const py::handle& w_obj, const py::handle& 
   return cdfs;
 }
 
+// Incremental rANS decoding; keeps the Python bytes object alive while it reads from it.
+class StreamDecoder {
+ public:
+  explicit StreamDecoder(py::buffer data) : data_(std::move(data)), info_(data_.request()) {
+    const Bytes bytes = byte_view(info_, "data");
+    Status st = dec_.Init(bytes.data, bytes.size);
+    if (!st.ok()) raise_status(st);
+  }
+
+  CArray<int32_t> decode(const CdfTable& table, const py::handle& idx_obj) {
+    auto indexes = strict_array<int32_t>(idx_obj, "indexes");
+    CArray<int32_t> out(std::vector<py::ssize_t>(indexes.shape(), indexes.shape() + indexes.ndim()));
+    Status st = dec_.Decode(table, indexes.data(), indexes.size(), out.mutable_data());
+    if (!st.ok()) raise_status(st);
+    return out;
+  }
+
+  void finish() const {
+    Status st = dec_.Finish();
+    if (!st.ok()) raise_status(st);
+  }
+
+  int64_t decoded() const { return dec_.decoded(); }
+
+ private:
+  py::buffer data_;
+  py::buffer_info info_;
+  fastcodec::RansStreamDecoder dec_;
+};
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -197,6 +227,12 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("precision", &CdfTable::precision)
       .def_property_readonly("num_tables", &CdfTable::num_tables)
       .def_property_readonly("memory_bytes", &CdfTable::memory_bytes);
+
+  py::class_<StreamDecoder>(m, "StreamDecoder")
+      .def(py::init<py::buffer>(), py::arg("data"))
+      .def("decode", &StreamDecoder::decode, py::arg("table"), py::arg("indexes"))
+      .def("finish", &StreamDecoder::finish)
+      .def_property_readonly("decoded", &StreamDecoder::decoded);
 
   m.def("encode", &encode, py::arg("table"), py::arg("symbols"), py::arg("indexes"), py::arg("coder"));
   m.def("decode", &decode, py::arg("table"), py::arg("data"), py::arg("indexes"), py::arg("coder"));

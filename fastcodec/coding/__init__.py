@@ -19,6 +19,7 @@ from fastcodec.coding._codec import (
     ideal_bits,
     max_encoded_size,
 )
+from fastcodec.coding._stream import StreamDecoder
 from fastcodec.coding._table import MAX_PRECISION, MIN_PRECISION, CdfTable, pmf_to_cdf_table
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "CdfTable",
     "MAX_PRECISION",
     "MIN_PRECISION",
+    "StreamDecoder",
     "decode",
     "decode_batch",
     "encode",
