@@ -2,7 +2,11 @@
 from importlib import import_module
 
 _ARCHITECTURES = {
+    "bmshj2018-factorized": ("fastcodec.models.bmshj2018_factorized", "FactorizedPrior"),
+    "bmshj2018-hyperprior": ("fastcodec.models.bmshj2018_hyperprior", "ScaleHyperprior"),
     "mbt2018-mean": ("fastcodec.models.mbt2018_mean", "MeanScaleHyperprior"),
+    "mbt2018": ("fastcodec.models.mbt2018", "JointAutoregressiveHierarchicalPriors"),
+    "he2021-checkerboard": ("fastcodec.models.he2021_checkerboard", "CheckerboardContext"),
 }
 
 

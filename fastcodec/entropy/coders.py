@@ -1,0 +1,73 @@
+"""Entropy coding of model latents through fastcodec.coding (torch tensors in, bytes out).
+
+GaussianCoder codes y given per-element scales (and means): symbol round(y - mean), table = the
+smallest table scale >= the predicted scale (Ballé et al. 2018). FactorizedCoder codes a latent
+with an EntropyBottleneck's per-channel tables (symbol = round(z)). Both work on one image
+(batch 1) at a time; the element order is C-order of the given tensors.
+"""
+import functools
+
+import numpy as np
+import torch
+
+from fastcodec import coding
+from fastcodec.entropy.gaussian_tables import gaussian_cdf_table, scale_table
+
+
+@functools.lru_cache(maxsize=1)
+def _gaussian_table():
+    scales = scale_table()
+    return torch.tensor(scales, dtype=torch.float32), gaussian_cdf_table(scales)
+
+
+def scale_indexes(scales):
+    """int32 numpy indexes of the smallest table scale >= each scale (the largest for larger)."""
+    table_scales, _ = _gaussian_table()
+    idx = torch.searchsorted(table_scales, scales.float().contiguous(), right=False)
+    return idx.clamp_(max=len(table_scales) - 1).to(torch.int32).numpy()
+
+
+def _np_int32(t):
+    return np.ascontiguousarray(t.detach().to(torch.int32).numpy())
+
+
+class GaussianCoder:
+    """Codes y ~ N(mean, scale) element-wise."""
+
+    @staticmethod
+    def table():
+        return _gaussian_table()[1]
+
+    @staticmethod
+    def symbols(y, means=None):
+        return torch.round(y - means) if means is not None else torch.round(y)
+
+    @classmethod
+    def encode(cls, y, scales, means=None):
+        return coding.encode(_np_int32(cls.symbols(y, means)), scale_indexes(scales), cls.table())
+
+    @classmethod
+    def decode(cls, data, scales, means=None):
+        sym = coding.decode(data, scale_indexes(scales), cls.table())
+        y = torch.from_numpy(sym).float()
+        return y + means if means is not None else y
+
+
+class FactorizedCoder:
+    """Codes a [1, C, H, W] latent with one table per channel from an EntropyBottleneck."""
+
+    def __init__(self, bottleneck):
+        pmfs, lengths, offsets = bottleneck.pmfs()
+        self.table = coding.pmf_to_cdf_table(pmfs, lengths, offsets, precision=16)
+        self.channels = bottleneck.channels
+
+    def _indexes(self, shape):
+        c = shape[1]
+        return np.ascontiguousarray(np.broadcast_to(np.arange(c, dtype=np.int32)[:, None, None], shape[1:]))
+
+    def encode(self, z):
+        return coding.encode(_np_int32(torch.round(z[0])), self._indexes(z.shape), self.table)
+
+    def decode(self, data, shape):
+        sym = coding.decode(data, self._indexes(shape), self.table)
+        return torch.from_numpy(sym).float()[None]

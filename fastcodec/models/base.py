@@ -1,0 +1,70 @@
+"""What every architecture shares: per-quality gains, padding to the transforms' stride, and the
+compress/decompress contract (one image at a time, latents coded through fastcodec.coding)."""
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from fastcodec.entropy.coders import FactorizedCoder
+from fastcodec.models.gains import QualityGains
+
+
+class LearnedCodec(nn.Module):
+    #: name in the zoo (CompressAI's), set by each architecture
+    name = ""
+    #: the image is padded to a multiple of this (g_a halves 4 times, h_a twice more)
+    stride = 64
+
+    def __init__(self, N, M):
+        super().__init__()
+        self.N, self.M = N, M
+        self.gains = QualityGains(M)
+        self._coders = {}
+
+    def config(self):
+        return {"N": self.N, "M": self.M}
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        self._coders = {}
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
+    def factorized_coder(self, bottleneck_name="entropy_bottleneck"):
+        """Coding tables of an EntropyBottleneck, built once per loaded weights."""
+        if bottleneck_name not in self._coders:
+            self._coders[bottleneck_name] = FactorizedCoder(getattr(self, bottleneck_name))
+        return self._coders[bottleneck_name]
+
+    def _q(self, q):
+        return torch.as_tensor([q], dtype=torch.float32 if isinstance(q, float) else torch.long)
+
+    def pad(self, x):
+        h, w = x.shape[2:]
+        H, W = -(-h // self.stride) * self.stride, -(-w // self.stride) * self.stride
+        if (H, W) == (h, w):
+            return x
+        mode = "replicate" if h > 1 and w > 1 else "constant"
+        return F.pad(x, (0, W - w, 0, H - h), mode=mode)
+
+    @torch.no_grad()
+    def compress(self, x, q):
+        """x: float [1, 3, h, w] in [0, 1], any size; q: 0-based quality (int, or float to
+        interpolate). Returns {"strings": [bytes, ...], "latent": (h16, w16), "size": (h, w)}."""
+        if x.dim() != 4 or x.shape[0] != 1 or x.shape[1] != 3:
+            raise ValueError(f"x must have shape [1, 3, H, W], got {tuple(x.shape)}")
+        self.eval()
+        h, w = x.shape[2:]
+        xp = self.pad(x.float())
+        strings = self._compress(xp, self._q(q))
+        return {"strings": strings, "latent": (xp.shape[2] // 16, xp.shape[3] // 16), "size": (h, w)}
+
+    @torch.no_grad()
+    def decompress(self, strings, latent, size, q):
+        """Inverse of compress: returns x_hat float [1, 3, h, w] clamped to [0, 1]."""
+        self.eval()
+        x_hat = self._decompress(strings, tuple(latent), self._q(q))
+        return x_hat[:, :, : size[0], : size[1]].clamp_(0, 1)
+
+    def _compress(self, x, q):
+        raise NotImplementedError
+
+    def _decompress(self, strings, latent, q):
+        raise NotImplementedError

@@ -1,0 +1,48 @@
+"""Scale hyperprior (Ballé et al. 2018, "bmshj2018-hyperprior"): a factorized-prior side latent z
+predicts the scale of each latent element, coded with a zero-mean Gaussian conditional."""
+import torch
+from torch import nn
+
+from fastcodec.entropy.coders import GaussianCoder
+from fastcodec.entropy.factorized import EntropyBottleneck
+from fastcodec.entropy.gaussian import gaussian_likelihood
+from fastcodec.layers import conv, deconv
+from fastcodec.models.base import LearnedCodec
+from fastcodec.models.transforms import (analysis, hyper_analysis, noisy, round_ste, run_autocast, run_mixed,
+                                         synthesis)
+
+
+class ScaleHyperprior(LearnedCodec):
+    name = "bmshj2018-hyperprior"
+
+    def __init__(self, N=128, M=192):
+        super().__init__(N, M)
+        self.g_a = analysis(N, M)
+        self.g_s = synthesis(N, M)
+        self.h_a = hyper_analysis(N, M, act=nn.ReLU)
+        self.h_s = nn.Sequential(deconv(N, N), nn.ReLU(inplace=True), deconv(N, N), nn.ReLU(inplace=True),
+                                 conv(N, M, 3, 1), nn.ReLU(inplace=True))
+        self.entropy_bottleneck = EntropyBottleneck(N)
+
+    def forward(self, x, q, autocast=False):
+        y = run_mixed(self.g_a, x, autocast) * self.gains.gain(q)
+        z = run_mixed(self.h_a, torch.abs(y), autocast)
+        z_t = noisy(z) if self.training else torch.round(z)
+        z_lik = self.entropy_bottleneck.likelihood(z_t)
+        scales = run_mixed(self.h_s, z_t, autocast, tail=2)
+        y_lik = gaussian_likelihood(noisy(y) if self.training else torch.round(y), scales)
+        x_hat = run_autocast(self.g_s, round_ste(y) * self.gains.inv_gain(q), autocast)
+        return {"x_hat": x_hat, "likelihoods": {"y": y_lik, "z": z_lik}}
+
+    def _compress(self, x, q):
+        y = self.g_a(x) * self.gains.gain(q)
+        z = self.h_a(torch.abs(y))
+        z_string = self.factorized_coder().encode(z)
+        scales = self.h_s(torch.round(z))
+        return [z_string, GaussianCoder.encode(y, scales)]
+
+    def _decompress(self, strings, latent, q):
+        z_hat = self.factorized_coder().decode(strings[0], (1, self.N, latent[0] // 4, latent[1] // 4))
+        scales = self.h_s(z_hat)
+        y_hat = GaussianCoder.decode(strings[1], scales)
+        return self.g_s(y_hat * self.gains.inv_gain(q))

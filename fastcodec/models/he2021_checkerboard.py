@@ -1,0 +1,67 @@
+"""Checkerboard context model (He et al. 2021, "he2021-checkerboard"): latents are split into
+anchors ((row + col) even, coded with the hyperprior only) and non-anchors, whose context is a
+checkerboard-masked convolution of the decoded anchors, so decoding takes two parallel passes.
+Training runs the same two passes as coding."""
+import numpy as np
+import torch
+
+from fastcodec import coding
+from fastcodec.entropy.coders import GaussianCoder, scale_indexes
+from fastcodec.entropy.gaussian import gaussian_likelihood
+from fastcodec.layers import CheckerboardConv2d, anchor_mask
+from fastcodec.models.context import ContextModelBase, as_int32, gather
+from fastcodec.models.transforms import noisy, round_ste, run_autocast, run_mixed
+
+
+class CheckerboardContext(ContextModelBase):
+    name = "he2021-checkerboard"
+
+    def __init__(self, N=128, M=192):
+        super().__init__(N, M, CheckerboardConv2d(M, 2 * M, 5))
+
+    def _params(self, params, ctx, autocast=False):
+        return run_mixed(self.entropy_parameters, torch.cat([params, ctx], 1), autocast).chunk(2, 1)
+
+    def forward(self, x, q, autocast=False):
+        y = run_mixed(self.g_a, x, autocast) * self.gains.gain(q)
+        z = run_mixed(self.h_a, y, autocast)
+        z_t = noisy(z) if self.training else torch.round(z)
+        z_lik = self.entropy_bottleneck.likelihood(z_t)
+        params = run_mixed(self.h_s, z_t, autocast)
+        anchors = anchor_mask(y.shape[2], y.shape[3], y.device)
+        s_a, m_a = self._params(params, torch.zeros_like(params), autocast)
+        y_hat_a = (round_ste(y - m_a) + m_a) * anchors
+        ctx = run_autocast(self.context_prediction, y_hat_a, autocast)
+        s_n, m_n = self._params(params, ctx, autocast)
+        scales, means = torch.where(anchors, s_a, s_n), torch.where(anchors, m_a, m_n)
+        y_rate = noisy(y) if self.training else torch.round(y - means) + means
+        y_lik = gaussian_likelihood(y_rate, scales, means)
+        y_hat = round_ste(y - means) + means
+        x_hat = run_autocast(self.g_s, y_hat * self.gains.inv_gain(q), autocast)
+        return {"x_hat": x_hat, "likelihoods": {"y": y_lik, "z": z_lik}}
+
+    def _compress(self, x, q):
+        y, z_string, params = self._hyper(x, q)
+        a = anchor_mask(y.shape[2], y.shape[3])[0, 0]
+        s_a, m_a = self._params(params, torch.zeros_like(params))
+        sym_a = torch.round(gather(y, a) - gather(m_a, a))
+        y_hat_a = torch.zeros_like(y)
+        y_hat_a[0][:, a] = sym_a + gather(m_a, a)
+        s_n, m_n = self._params(params, self.context_prediction(y_hat_a))
+        sym_n = torch.round(gather(y, ~a) - gather(m_n, ~a))
+        symbols = np.concatenate([as_int32(sym_a).reshape(-1), as_int32(sym_n).reshape(-1)])
+        indexes = np.concatenate([scale_indexes(gather(s_a, a)).reshape(-1), scale_indexes(gather(s_n, ~a)).reshape(-1)])
+        return [z_string, coding.encode(symbols, indexes, GaussianCoder.table())]
+
+    def _decompress(self, strings, latent, q):
+        params = self._hyper_decode(strings[0], latent)
+        a = anchor_mask(latent[0], latent[1])[0, 0]
+        table = GaussianCoder.table()
+        dec = coding.StreamDecoder(strings[1])
+        s_a, m_a = self._params(params, torch.zeros_like(params))
+        y_hat = torch.zeros(1, self.M, *latent)
+        y_hat[0][:, a] = torch.from_numpy(dec.decode(scale_indexes(gather(s_a, a)), table)).float() + gather(m_a, a)
+        s_n, m_n = self._params(params, self.context_prediction(y_hat))
+        y_hat[0][:, ~a] = torch.from_numpy(dec.decode(scale_indexes(gather(s_n, ~a)), table)).float() + gather(m_n, ~a)
+        dec.finish()
+        return self.g_s(y_hat * self.gains.inv_gain(q))

@@ -1,0 +1,49 @@
+"""Building blocks shared by the architectures: the GDN analysis/synthesis transforms of Ballé et
+al. (2017/2018), the hyper transforms, rounding and mixed-precision helpers."""
+import torch
+from torch import nn
+
+from fastcodec.layers import GDN, conv, deconv
+
+
+def analysis(n, m):
+    """g_a: 4 stride-2 5x5 convolutions with GDN between (image -> latent at 1/16 resolution)."""
+    return nn.Sequential(conv(3, n), GDN(n), conv(n, n), GDN(n), conv(n, n), GDN(n), conv(n, m))
+
+
+def synthesis(n, m):
+    """g_s: the mirror of analysis with inverse GDN."""
+    return nn.Sequential(deconv(m, n), GDN(n, inverse=True), deconv(n, n), GDN(n, inverse=True),
+                         deconv(n, n), GDN(n, inverse=True), deconv(n, 3))
+
+
+def hyper_analysis(n, m, act=nn.LeakyReLU):
+    return nn.Sequential(conv(m, n, 3, 1), act(inplace=True), conv(n, n), act(inplace=True), conv(n, n))
+
+
+def mean_scale_hyper_synthesis(n, m):
+    """h_s of the mean-scale models: outputs 2M channels (scales, means)."""
+    return nn.Sequential(deconv(n, m), nn.LeakyReLU(inplace=True), deconv(m, m * 3 // 2),
+                         nn.LeakyReLU(inplace=True), conv(m * 3 // 2, m * 2, 3, 1))
+
+
+def round_ste(x):
+    """round(x) forward, identity gradient."""
+    return x + (torch.round(x) - x).detach()
+
+
+def run_mixed(seq, x, autocast, tail=1):
+    """All layers of `seq` but the last `tail` under bf16 autocast (when enabled), those in float32:
+    the layers that produce latents, means and scales decide the bits and stay float32."""
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        h = seq[:-tail](x)
+    return seq[-tail:](h.float())
+
+
+def run_autocast(module, x, autocast):
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        return module(x).float()
+
+
+def noisy(x):
+    return x + torch.empty_like(x).uniform_(-0.5, 0.5)
