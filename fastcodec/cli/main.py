@@ -13,6 +13,30 @@ def _cmd_demo(args):
     return 0
 
 
+def _cmd_models(args):
+    from fastcodec.zoo import manifest
+
+    entries = manifest()
+    if not entries:
+        print("no shipped models yet")
+    for name, e in sorted(entries.items()):
+        print(f"{name}: {e['architecture']} {e['config']}, qualities {e['qualities'][0]}-{e['qualities'][-1]}, "
+              f"{e['steps']} training steps")
+    return 0
+
+
+def _cmd_train(args):
+    from fastcodec.train.__main__ import run
+
+    return run(args)
+
+
+def _cmd_eval(args):
+    from fastcodec.train.evaluate import main as eval_main
+
+    return eval_main([a for a in args.rest if a != "--"])
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="fastcodec", description="Learned lossy image compression.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -22,10 +46,23 @@ def build_parser():
     demo.add_argument("--height", type=int, default=32)
     demo.add_argument("--width", type=int, default=48)
     demo.set_defaults(func=_cmd_demo)
+    models = sub.add_parser("models", help="list the shipped models")
+    models.set_defaults(func=_cmd_models)
+    from fastcodec.train.__main__ import build_parser as train_parser
+
+    train = sub.add_parser("train", help="train a model on a folder of photos (resumable)")
+    train_parser(train)
+    train.set_defaults(func=_cmd_train)
+    ev = sub.add_parser("eval", help="RD evaluation on Kodak: table, JSON and plot (see fastcodec eval -- --help)")
+    ev.add_argument("rest", nargs=argparse.REMAINDER)
+    ev.set_defaults(func=_cmd_eval)
     return parser
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["eval"]:  # its options belong to the evaluation's own parser
+        argv = ["eval", "--"] + argv[1:]
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -1,6 +1,7 @@
 """python -m fastcodec.train: see `fastcodec train --help`."""
 import argparse
 import sys
+from pathlib import Path
 
 DEFAULT_VAL_DIRS = ("set5", "set14")
 
@@ -21,7 +22,23 @@ def build_parser(parser=None):
                         help="subfolders of --data held out for validation (comma-separated)")
     parser.add_argument("--no-autocast", action="store_true", help="train in float32 instead of bf16 autocast")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init", default=None,
+                        help="start from these weights (.safetensors or a zoo name); tensors whose name and "
+                             "shape match are loaded, so a context model can start from a mean-scale model")
     return parser
+
+
+def warm_start(model, source):
+    """Loads the tensors of `source` whose names and shapes match; returns a one-line summary."""
+    from fastcodec.zoo import WEIGHTS_DIR, load_weights, manifest
+
+    entry = manifest().get(source)
+    path = WEIGHTS_DIR / entry["file"] if entry else Path(source)
+    _, _, state = load_weights(path)
+    own = model.state_dict()
+    matched = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(matched, strict=False)
+    return f"warm start from {path}: {len(matched)} of {len(own)} tensors"
 
 
 def run(args):
@@ -40,6 +57,8 @@ def run(args):
     print(f"{len(train_paths)} training images, {len(val_paths)} held out", flush=True)
     sampler = CropSampler(train_paths)
     model = build(args.arch, N=args.N, M=args.M)
+    if args.init and not (Path(args.out) / "ckpt.pt").exists():
+        print(warm_start(model, args.init), flush=True)
     train(model, sampler, args.out, args.steps, batch_size=args.batch, crop=args.crop, lr=args.lr,
           val_images=[load_rgb(p) for p in val_paths], seed=args.seed, autocast=not args.no_autocast)
     return 0

@@ -1,0 +1,76 @@
+"""Exports a training checkpoint to the zoo: fp16 safetensors (no optimizer state) with the
+architecture and configuration in its metadata, the training record beside it, and the manifest
+entry (name, architecture, qualities, lambdas, steps, sha256)."""
+import json
+from pathlib import Path
+
+import torch
+
+from fastcodec.models.gains import LAMBDAS
+from fastcodec.zoo import MANIFEST, WEIGHTS_DIR, sha256_file
+
+
+def training_record(log_path):
+    """The run's curve: the training log (every interval) and the validation points."""
+    train, val = [], []
+    if Path(log_path).exists():
+        for line in Path(log_path).read_text().splitlines():
+            rec = json.loads(line)
+            (val if "val" in rec else train).append(rec)
+    return {"train": train, "val": val}
+
+
+def export(model, name, steps, log_path=None, notes="", zoo_dir=None):
+    """Writes the weights, the training record and the manifest entry; returns the entry.
+    zoo_dir: the zoo folder (default: the package's own)."""
+    from safetensors.torch import save_file
+
+    weights_dir = Path(zoo_dir) / "weights" if zoo_dir else WEIGHTS_DIR
+    manifest_path = Path(zoo_dir) / "manifest.json" if zoo_dir else MANIFEST
+    weights_dir.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
+    file = f"{name}.safetensors"
+    meta = {"architecture": model.name, "config": json.dumps(model.config()), "steps": str(steps)}
+    save_file(state, str(weights_dir / file), metadata=meta)
+    record = training_record(log_path) if log_path else {"train": [], "val": []}
+    (weights_dir / f"{name}.train.json").write_text(json.dumps(record, indent=0) + "\n")
+    entry = {
+        "name": name,
+        "architecture": model.name,
+        "config": model.config(),
+        "qualities": list(range(1, len(LAMBDAS) + 1)),
+        "lambdas": list(LAMBDAS),
+        "loss": "lambda * 255^2 * MSE + bpp",
+        "steps": int(steps),
+        "file": file,
+        "sha256": sha256_file(weights_dir / file),
+        "training_record": f"{name}.train.json",
+        "notes": notes,
+    }
+    models = json.loads(manifest_path.read_text())["models"] if manifest_path.exists() else []
+    models = [m for m in models if m["name"] != name] + [entry]
+    manifest_path.write_text(json.dumps({"format": 1, "models": sorted(models, key=lambda m: m["name"])}, indent=2) + "\n")
+    return entry
+
+
+def export_checkpoint(ckpt_path, arch, name, N=128, M=192, notes=""):
+    from fastcodec.models import build
+
+    state = torch.load(ckpt_path, weights_only=True)
+    model = build(arch, N=N, M=M)
+    model.load_state_dict(state["model"])
+    return export(model, name, state["step"], Path(ckpt_path).parent / "log.jsonl", notes=notes)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    p = argparse.ArgumentParser(description="export a checkpoint to fastcodec/zoo")
+    p.add_argument("ckpt")
+    p.add_argument("--arch", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--N", type=int, default=128)
+    p.add_argument("--M", type=int, default=192)
+    p.add_argument("--notes", default="")
+    a = p.parse_args()
+    print(json.dumps(export_checkpoint(a.ckpt, a.arch, a.name, a.N, a.M, a.notes), indent=2))

@@ -1,0 +1,67 @@
+"""The shipped models: a manifest (name, architecture, configuration, qualities, training record,
+sha256) and fp16 safetensors weights inside the package. Nothing is downloaded."""
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+
+ZOO_DIR = Path(__file__).resolve().parent
+WEIGHTS_DIR = ZOO_DIR / "weights"
+MANIFEST = ZOO_DIR / "manifest.json"
+
+
+@lru_cache(maxsize=1)
+def manifest():
+    """{name: entry} of the shipped models."""
+    if not MANIFEST.exists():
+        return {}
+    return {entry["name"]: entry for entry in json.loads(MANIFEST.read_text())["models"]}
+
+
+def list_models():
+    """Names of the shipped models, sorted."""
+    return sorted(manifest())
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_weights(path):
+    """(architecture, config, float32 state_dict) from a fastcodec safetensors file."""
+    from safetensors import safe_open
+
+    tensors = {}
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata() or {}
+        for key in f.keys():
+            tensors[key] = f.get_tensor(key).float()
+    if "architecture" not in meta:
+        raise ValueError(f"{path} is not a fastcodec weights file (no 'architecture' in its metadata)")
+    return meta["architecture"], json.loads(meta.get("config", "{}")), tensors
+
+
+def load_model(name_or_path):
+    """A model in eval mode from a shipped name or a .safetensors path. Shipped weights are checked
+    against the manifest's sha256."""
+    from fastcodec.models import build
+
+    entry = manifest().get(str(name_or_path))
+    if entry is not None:
+        path = WEIGHTS_DIR / entry["file"]
+        digest = sha256_file(path)
+        if digest != entry["sha256"]:
+            raise ValueError(f"weights of {entry['name']} do not match the manifest (sha256 {digest})")
+    else:
+        path = Path(name_or_path)
+        if not path.exists():
+            known = ", ".join(list_models()) or "none"
+            raise ValueError(f"unknown model {name_or_path!r}: not a shipped name ({known}) nor a file")
+    arch, config, state = load_weights(path)
+    model = build(arch, **config)
+    model.load_state_dict(state)
+    return model.eval()

@@ -1,0 +1,40 @@
+"""Zoo: export to fp16 safetensors with a manifest entry, load back, sha256 check."""
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from fastcodec import zoo  # noqa: E402
+from fastcodec.models import build  # noqa: E402
+from fastcodec.train.export import export  # noqa: E402
+
+
+def test_export_and_load_round_trip(tmp_path):
+    torch.manual_seed(0)
+    model = build("bmshj2018-hyperprior", N=8, M=12)
+    log = tmp_path / "log.jsonl"
+    log.write_text(json.dumps({"step": 10, "loss": 1.0}) + "\n" + json.dumps({"step": 10, "val": {}}) + "\n")
+    entry = export(model, "tiny", 10, log, zoo_dir=tmp_path / "zoo")
+    assert entry["architecture"] == "bmshj2018-hyperprior" and entry["steps"] == 10
+    assert entry["qualities"] == list(range(1, 9)) and len(entry["lambdas"]) == 8
+    path = tmp_path / "zoo" / "weights" / "tiny.safetensors"
+    assert entry["sha256"] == zoo.sha256_file(path)
+    loaded = zoo.load_model(path)
+    assert not loaded.training and loaded.config() == {"N": 8, "M": 12}
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(loaded.state_dict()[k], v.half().float())
+    record = json.loads((tmp_path / "zoo" / "weights" / "tiny.train.json").read_text())
+    assert len(record["train"]) == 1 and len(record["val"]) == 1
+
+
+def test_unknown_model_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown model 'no-such-model'"):
+        zoo.load_model("no-such-model")
+
+
+def test_shipped_models_load_and_match_manifest():
+    for name in zoo.list_models():
+        entry = zoo.manifest()[name]
+        model = zoo.load_model(name)
+        assert model.name == entry["architecture"]
