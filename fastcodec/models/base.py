@@ -21,7 +21,12 @@ class LearnedCodec(nn.Module):
         self._coders = {}
 
     def config(self):
-        return {"N": self.N, "M": self.M}
+        """Constructor arguments that rebuild this model (stored with its weights)."""
+        cfg = {"N": self.N, "M": self.M}
+        filters = getattr(getattr(self, "entropy_bottleneck", None), "filters", (3, 3, 3))
+        if tuple(filters) != (3, 3, 3):
+            cfg["eb_filters"] = list(filters)
+        return cfg
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
         self._coders = {}

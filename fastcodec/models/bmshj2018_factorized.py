@@ -11,11 +11,11 @@ class FactorizedPrior(LearnedCodec):
     name = "bmshj2018-factorized"
     stride = 16
 
-    def __init__(self, N=128, M=192):
+    def __init__(self, N=128, M=192, eb_filters=(3, 3, 3)):
         super().__init__(N, M)
         self.g_a = analysis(N, M)
         self.g_s = synthesis(N, M)
-        self.entropy_bottleneck = EntropyBottleneck(M)
+        self.entropy_bottleneck = EntropyBottleneck(M, filters=eb_filters)
 
     def forward(self, x, q, autocast=False):
         y = run_mixed(self.g_a, x, autocast) * self.gains.gain(q)

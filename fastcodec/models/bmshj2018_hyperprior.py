@@ -15,14 +15,14 @@ from fastcodec.models.transforms import (analysis, hyper_analysis, noisy, round_
 class ScaleHyperprior(LearnedCodec):
     name = "bmshj2018-hyperprior"
 
-    def __init__(self, N=128, M=192):
+    def __init__(self, N=128, M=192, eb_filters=(3, 3, 3)):
         super().__init__(N, M)
         self.g_a = analysis(N, M)
         self.g_s = synthesis(N, M)
         self.h_a = hyper_analysis(N, M, act=nn.ReLU)
         self.h_s = nn.Sequential(deconv(N, N), nn.ReLU(inplace=True), deconv(N, N), nn.ReLU(inplace=True),
                                  conv(N, M, 3, 1), nn.ReLU(inplace=True))
-        self.entropy_bottleneck = EntropyBottleneck(N)
+        self.entropy_bottleneck = EntropyBottleneck(N, filters=eb_filters)
 
     def forward(self, x, q, autocast=False):
         y = run_mixed(self.g_a, x, autocast) * self.gains.gain(q)

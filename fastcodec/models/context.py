@@ -17,13 +17,13 @@ def entropy_parameters(m):
 
 
 class ContextModelBase(LearnedCodec):
-    def __init__(self, N, M, context_prediction):
+    def __init__(self, N, M, context_prediction, eb_filters=(3, 3, 3)):
         super().__init__(N, M)
         self.g_a = analysis(N, M)
         self.g_s = synthesis(N, M)
         self.h_a = hyper_analysis(N, M)
         self.h_s = mean_scale_hyper_synthesis(N, M)
-        self.entropy_bottleneck = EntropyBottleneck(N)
+        self.entropy_bottleneck = EntropyBottleneck(N, filters=eb_filters)
         self.context_prediction = context_prediction
         self.entropy_parameters = entropy_parameters(M)
 

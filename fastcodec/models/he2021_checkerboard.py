@@ -16,8 +16,8 @@ from fastcodec.models.transforms import noisy, round_ste, run_autocast, run_mixe
 class CheckerboardContext(ContextModelBase):
     name = "he2021-checkerboard"
 
-    def __init__(self, N=128, M=192):
-        super().__init__(N, M, CheckerboardConv2d(M, 2 * M, 5))
+    def __init__(self, N=128, M=192, eb_filters=(3, 3, 3)):
+        super().__init__(N, M, CheckerboardConv2d(M, 2 * M, 5), eb_filters)
 
     def _params(self, params, ctx, autocast=False):
         return run_mixed(self.entropy_parameters, torch.cat([params, ctx], 1), autocast).chunk(2, 1)

@@ -17,8 +17,8 @@ from fastcodec.models.transforms import noisy, round_ste, run_autocast, run_mixe
 class JointAutoregressiveHierarchicalPriors(ContextModelBase):
     name = "mbt2018"
 
-    def __init__(self, N=128, M=192):
-        super().__init__(N, M, MaskedConv2d(M, 2 * M, 5, "A"))
+    def __init__(self, N=128, M=192, eb_filters=(3, 3, 3)):
+        super().__init__(N, M, MaskedConv2d(M, 2 * M, 5, "A"), eb_filters)
 
     def forward(self, x, q, autocast=False):
         y = run_mixed(self.g_a, x, autocast) * self.gains.gain(q)

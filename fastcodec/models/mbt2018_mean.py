@@ -13,13 +13,13 @@ from fastcodec.models.transforms import (analysis, hyper_analysis, mean_scale_hy
 class MeanScaleHyperprior(LearnedCodec):
     name = "mbt2018-mean"
 
-    def __init__(self, N=128, M=192):
+    def __init__(self, N=128, M=192, eb_filters=(3, 3, 3)):
         super().__init__(N, M)
         self.g_a = analysis(N, M)
         self.g_s = synthesis(N, M)
         self.h_a = hyper_analysis(N, M)
         self.h_s = mean_scale_hyper_synthesis(N, M)
-        self.entropy_bottleneck = EntropyBottleneck(N)
+        self.entropy_bottleneck = EntropyBottleneck(N, filters=eb_filters)
 
     def forward(self, x, q, autocast=False):
         """Noise for the rate, straight-through rounding around the predicted mean for the synthesis
