@@ -8,12 +8,23 @@ from importlib import import_module as _import_module
 from fastcodec.errors import BitstreamError, FastcodecError
 
 __version__ = "0.1.0"
-__all__ = ["BitstreamError", "FastcodecError", "coding", "__version__"]
+__all__ = ["BitstreamError", "FastcodecError", "bitstream", "coding", "decode", "decode_batch", "list_models",
+           "load", "__version__"]
 
-_LAZY_SUBMODULES = {"coding"}
+_LAZY_SUBMODULES = {"coding", "bitstream"}
+_LAZY_API = {"load", "decode", "decode_batch", "Codec"}
+
+
+def list_models():
+    """Names of the models shipped in the package."""
+    from fastcodec.zoo import list_models as _list
+
+    return _list()
 
 
 def __getattr__(name):
     if name in _LAZY_SUBMODULES:
         return _import_module(f"fastcodec.{name}")
+    if name in _LAZY_API:
+        return getattr(_import_module("fastcodec.api"), name)
     raise AttributeError(f"module 'fastcodec' has no attribute {name!r}")

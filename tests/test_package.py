@@ -19,12 +19,12 @@ def test_lazy_submodule_and_version():
 
 
 def test_demo_runs(capsys):
-    assert main(["demo", "--channels", "8", "--height", "4", "--width", "6"]) == 0
+    assert main(["demo", "--coding", "--channels", "8", "--height", "4", "--width", "6"]) == 0
     out = capsys.readouterr().out
     assert "round trip exact" in out and "ans" in out and "range" in out
 
 
 def test_cli_user_error_is_one_line(capsys):
-    assert main(["demo", "--channels", "-1"]) == 1
+    assert main(["demo", "--coding", "--channels", "-1"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("fastcodec demo: error:")

@@ -7,10 +7,31 @@ from fastcodec.errors import FastcodecError
 
 
 def _cmd_demo(args):
-    from fastcodec.cli.demo import run_demo
+    from fastcodec.cli import demo
 
-    run_demo(seed=args.seed, channels=args.channels, height=args.height, width=args.width)
+    if args.coding:
+        demo.run_demo(seed=args.seed, channels=args.channels, height=args.height, width=args.width)
+    else:
+        demo.run_image_demo(args.image, args.model, args.quality)
     return 0
+
+
+def _cmd_encode(args):
+    from fastcodec.cli.files import encode_files
+
+    return encode_files(args.inputs, args.output, args.model, args.quality, args.workers)
+
+
+def _cmd_decode(args):
+    from fastcodec.cli.files import decode_files
+
+    return decode_files(args.inputs, args.output, args.workers, args.format)
+
+
+def _cmd_info(args):
+    from fastcodec.cli.files import info_files
+
+    return info_files(args.inputs, args.json)
 
 
 def _cmd_models(args):
@@ -40,12 +61,34 @@ def _cmd_eval(args):
 def build_parser():
     parser = argparse.ArgumentParser(prog="fastcodec", description="Learned lossy image compression.")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="entropy-code a Gaussian latent with both coders and report rate and speed")
+    demo = sub.add_parser("demo", help="encode and decode the shipped sample image, against JPEG at the same size")
+    demo.add_argument("--image", default=None, help="another image instead of the shipped sample")
+    demo.add_argument("--model", default=None)
+    demo.add_argument("--quality", type=float, default=3)
+    demo.add_argument("--coding", action="store_true",
+                      help="instead: entropy-code a Gaussian latent with both coders, report rate and speed")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--channels", type=int, default=192)
     demo.add_argument("--height", type=int, default=32)
     demo.add_argument("--width", type=int, default=48)
     demo.set_defaults(func=_cmd_demo)
+    enc = sub.add_parser("encode", help="encode images (files or folders) to .fcx")
+    enc.add_argument("inputs", nargs="+")
+    enc.add_argument("-o", "--output", default=None, help="output file (one input) or folder")
+    enc.add_argument("--model", default=None, help="shipped model name or .safetensors path")
+    enc.add_argument("--quality", type=float, default=3)
+    enc.add_argument("--workers", type=int, default=None)
+    enc.set_defaults(func=_cmd_encode)
+    dec = sub.add_parser("decode", help="decode .fcx files (or folders of them) to images")
+    dec.add_argument("inputs", nargs="+")
+    dec.add_argument("-o", "--output", default=None, help="output file (one input) or folder")
+    dec.add_argument("--format", default="png", choices=["png", "bmp", "tiff", "ppm"])
+    dec.add_argument("--workers", type=int, default=None)
+    dec.set_defaults(func=_cmd_decode)
+    info = sub.add_parser("info", help="print the header of .fcx files")
+    info.add_argument("inputs", nargs="+")
+    info.add_argument("--json", action="store_true")
+    info.set_defaults(func=_cmd_info)
     models = sub.add_parser("models", help="list the shipped models")
     models.set_defaults(func=_cmd_models)
     from fastcodec.train.__main__ import build_parser as train_parser

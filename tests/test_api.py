@@ -1,0 +1,126 @@
+"""The image API on a tiny model (fast) and on the shipped default model."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import fastcodec  # noqa: E402
+from fastcodec.models import build  # noqa: E402
+from fastcodec.train.export import export  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    torch.manual_seed(0)
+    model = build("mbt2018-mean", N=8, M=12)
+    with torch.no_grad():
+        model.gains.log_gain.add_(3.0)
+        model.gains.log_inv_gain.sub_(3.0)
+    zoo = tmp_path_factory.mktemp("zoo")
+    export(model, "tiny", 1, zoo_dir=zoo)
+    return str(zoo / "weights" / "tiny.safetensors")
+
+
+def image(h, w, c=3, seed=0):
+    rng = np.random.default_rng(seed)
+    shape = (h, w) if c == 1 else (h, w, c)
+    return rng.integers(0, 256, size=shape, dtype=np.uint8)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (5, 3, 3), (64, 64, 3), (37, 70, 1), (20, 30, 4)])
+def test_encode_decode_shapes(tiny, shape):
+    im = image(shape[0], shape[1], shape[2])
+    codec = fastcodec.load(tiny, quality=5)
+    blob = codec.encode(im)
+    out = fastcodec.decode(blob, model=tiny)
+    assert out.dtype == np.uint8 and out.shape == im.shape
+    if shape[2] == 4:
+        np.testing.assert_array_equal(out[:, :, 3], im[:, :, 3])  # alpha is lossless
+
+
+def test_pil_images(tiny):
+    from PIL import Image
+
+    codec = fastcodec.load(tiny, quality=2)
+    for mode, channels in (("RGB", 3), ("L", None), ("RGBA", 4), ("P", 3)):
+        pil = Image.fromarray(image(16, 24)).convert(mode)
+        out = fastcodec.decode(codec.encode(pil), model=tiny)
+        assert out.shape == ((16, 24, channels) if channels else (16, 24))
+
+
+def test_batch_equals_single(tiny):
+    codec = fastcodec.load(tiny, quality=3)
+    images = [image(33, 47, seed=s) for s in range(5)]
+    blobs = codec.encode_batch(images, workers=2)
+    assert blobs == [codec.encode(im) for im in images]
+    outs = fastcodec.decode_batch(blobs, workers=2, model=tiny)
+    for out, blob in zip(outs, blobs):
+        np.testing.assert_array_equal(out, fastcodec.decode(blob, model=tiny))
+
+
+def test_argument_errors(tiny):
+    codec = fastcodec.load(tiny)
+    with pytest.raises(TypeError, match="image must have dtype uint8, got float32"):
+        codec.encode(np.zeros((4, 4, 3), np.float32))
+    with pytest.raises(ValueError, match="image must have shape HxW, HxWx3 or HxWx4, got"):
+        codec.encode(np.zeros((4, 4, 2), np.uint8))
+    with pytest.raises(TypeError, match="image must be a numpy array or a PIL image, got list"):
+        codec.encode([[1, 2, 3]])
+    with pytest.raises(ValueError, match=r"quality must be in \[1, 8\], got 9"):
+        fastcodec.load(tiny, quality=9)
+    with pytest.raises(ValueError, match="unknown model 'nope'"):
+        fastcodec.load("nope")
+
+
+def test_malformed_blobs(tiny):
+    codec = fastcodec.load(tiny, quality=4)
+    blob = codec.encode(image(40, 40))
+    for cut in range(0, len(blob), max(1, len(blob) // 60)):
+        with pytest.raises(fastcodec.BitstreamError):
+            fastcodec.decode(blob[:cut], model=tiny)
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        flipped = bytearray(blob)
+        flipped[rng.integers(len(blob))] ^= 1 << rng.integers(8)
+        with pytest.raises(fastcodec.BitstreamError):
+            fastcodec.decode(bytes(flipped), model=tiny)
+    with pytest.raises(fastcodec.BitstreamError, match="not shipped here"):
+        fastcodec.decode(blob)  # the tiny model is not in the package
+
+
+def test_shipped_default_model_round_trip():
+    if not fastcodec.list_models():
+        pytest.skip("no shipped model")
+    im = image(70, 90)
+    codec = fastcodec.load(quality=3)
+    out = fastcodec.decode(codec.encode(im))
+    assert out.shape == im.shape
+
+
+def test_cli_encode_info_decode(tiny, tmp_path, capsys):
+    from PIL import Image
+
+    from fastcodec.cli.main import main
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for k in range(3):
+        Image.fromarray(image(20 + k, 30, seed=k)).save(src / f"im{k}.png")
+    assert main(["encode", str(src), "-o", str(tmp_path / "fcx"), "--model", tiny, "--quality", "2.5",
+                 "--workers", "2"]) == 0
+    assert sorted(p.name for p in (tmp_path / "fcx").iterdir()) == ["im0.fcx", "im1.fcx", "im2.fcx"]
+    assert main(["info", "--json", str(tmp_path / "fcx" / "im1.fcx")]) == 0
+    assert '"height": 21' in capsys.readouterr().out
+    # decoding needs the model: a blob of an unshipped model is a one-line error
+    assert main(["decode", str(tmp_path / "fcx"), "-o", str(tmp_path / "png")]) == 1
+    assert "not shipped here" in capsys.readouterr().err
+
+
+def test_demo_on_shipped_sample(capsys):
+    if not fastcodec.list_models():
+        pytest.skip("no shipped model")
+    from fastcodec.cli.main import main
+
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "sample.png: 512x384" in out and "bpp" in out and "JPEG" in out
