@@ -15,6 +15,14 @@ _LAZY_SUBMODULES = {"coding", "bitstream"}
 _LAZY_API = {"load", "decode", "decode_batch", "Codec"}
 
 
+try:  # Image.open("x.fcx") / img.save("x.fcx") once fastcodec is imported
+    from fastcodec.pillow_plugin import register as _register_pillow
+
+    _register_pillow()
+except ImportError:  # Pillow not installed: the plugin is simply absent
+    pass
+
+
 def list_models():
     """Names of the models shipped in the package."""
     from fastcodec.zoo import list_models as _list

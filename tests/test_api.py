@@ -124,3 +124,19 @@ def test_demo_on_shipped_sample(capsys):
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "sample.png: 512x384" in out and "bpp" in out and "JPEG" in out
+
+
+def test_pillow_plugin(tiny, tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "x.fcx"
+    Image.fromarray(image(24, 40)).save(path, quality=4, model=tiny)
+    with Image.open(path) as im:
+        assert im.format == "FCX" and im.size == (40, 24) and im.mode == "RGB" and im.info["quality"] == 4
+        with pytest.raises(fastcodec.BitstreamError, match="not shipped here"):
+            im.load()
+    assert Image.MIME["FCX"] == "image/x-fastcodec" and Image.EXTENSION[".fcx"] == "FCX"
+    if fastcodec.list_models():
+        Image.fromarray(image(24, 40, 4)).save(path, quality=2)
+        with Image.open(path) as im:
+            assert np.asarray(im).shape == (24, 40, 4)

@@ -8,7 +8,7 @@ from fastcodec.cli.main import main
 
 def test_import_is_light():
     code = ("import sys, fastcodec; from fastcodec import coding; "
-            "heavy = [m for m in ('torch', 'triton', 'PIL') if m in sys.modules]; print(heavy)")
+            "heavy = [m for m in ('torch', 'triton', 'safetensors') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
