@@ -113,14 +113,24 @@ def load(name=None, quality=3):
 
 
 def _map(fn, items, workers):
+    """fn over items on `workers` threads. torch's intra-op threads are shared out among the
+    workers for the call (cores // workers each), so workers add parallelism instead of
+    oversubscribing the cores; the setting is restored afterwards."""
     import os
 
+    import torch
+
     items = list(items)
-    workers = workers or os.cpu_count() or 1
-    if workers == 1 or len(items) <= 1:
+    workers = min(workers or os.cpu_count() or 1, max(1, len(items)))
+    if workers == 1:
         return [fn(item) for item in items]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(fn, items))
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, before // workers))
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(fn, items))
+    finally:
+        torch.set_num_threads(before)
 
 
 def decode(blob, model=None):

@@ -25,9 +25,9 @@ class FactorizedPrior(LearnedCodec):
         return {"x_hat": x_hat, "likelihoods": {"y": y_lik}}
 
     def _compress(self, x, q):
-        y = self.g_a(x) * self.gains.gain(q)
+        y = self.analyze(x, q)
         return [self.factorized_coder().encode(y)]
 
     def _decompress(self, strings, latent, q):
         y_hat = self.factorized_coder().decode(strings[0], (1, self.M) + latent)
-        return self.g_s(y_hat * self.gains.inv_gain(q))
+        return self.synthesize(y_hat, q)

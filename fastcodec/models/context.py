@@ -29,7 +29,7 @@ class ContextModelBase(LearnedCodec):
 
     def _hyper(self, x, q):
         """Encoder side: (y, z string, hyper params from the rounded z)."""
-        y = self.g_a(x) * self.gains.gain(q)
+        y = self.analyze(x, q)
         z = self.h_a(y)
         z_string = self.factorized_coder().encode(z)
         return y, z_string, self.h_s(torch.round(z))

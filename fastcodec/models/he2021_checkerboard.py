@@ -64,4 +64,4 @@ class CheckerboardContext(ContextModelBase):
         s_n, m_n = self._params(params, self.context_prediction(y_hat))
         y_hat[0][:, ~a] = torch.from_numpy(dec.decode(scale_indexes(gather(s_n, ~a)), table)).float() + gather(m_n, ~a)
         dec.finish()
-        return self.g_s(y_hat * self.gains.inv_gain(q))
+        return self.synthesize(y_hat, q)

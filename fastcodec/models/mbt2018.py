@@ -77,4 +77,4 @@ class JointAutoregressiveHierarchicalPriors(ContextModelBase):
 
         y_hat = self._serial(params, step)
         dec.finish()
-        return self.g_s(y_hat * self.gains.inv_gain(q))
+        return self.synthesize(y_hat, q)

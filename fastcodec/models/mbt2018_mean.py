@@ -37,7 +37,7 @@ class MeanScaleHyperprior(LearnedCodec):
         return {"x_hat": x_hat, "likelihoods": {"y": y_lik, "z": z_lik}}
 
     def _compress(self, x, q):
-        y = self.g_a(x) * self.gains.gain(q)
+        y = self.analyze(x, q)
         z = self.h_a(y)
         z_string = self.factorized_coder().encode(z)
         scales, means = self.h_s(torch.round(z)).chunk(2, 1)
@@ -47,4 +47,4 @@ class MeanScaleHyperprior(LearnedCodec):
         z_hat = self.factorized_coder().decode(strings[0], (1, self.N, latent[0] // 4, latent[1] // 4))
         scales, means = self.h_s(z_hat).chunk(2, 1)
         y_hat = GaussianCoder.decode(strings[1], scales, means)
-        return self.g_s(y_hat * self.gains.inv_gain(q))
+        return self.synthesize(y_hat, q)
