@@ -152,6 +152,8 @@ def decode(blob, model=None):
         codec = Codec(name, header.quality)
     m = codec.model
     n_model = len(streams) - (header.color == COLOR_RGBA)
+    if n_model != m.num_streams:
+        raise BitstreamError(f"blob holds {n_model} model stream(s), {codec.name} codes {m.num_streams}")
     stride = m.stride
     latent = (-(-header.height // stride) * stride // 16, -(-header.width // stride) * stride // 16)
     try:

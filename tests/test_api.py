@@ -140,3 +140,26 @@ def test_pillow_plugin(tiny, tmp_path):
         Image.fromarray(image(24, 40, 4)).save(path, quality=2)
         with Image.open(path) as im:
             assert np.asarray(im).shape == (24, 40, 4)
+
+
+def test_valid_container_with_garbage_payload(tiny):
+    """A well-formed container (right id, right CRC) whose streams are garbage or missing."""
+    from fastcodec.bitstream.container import pack
+
+    codec = fastcodec.load(tiny, quality=4)
+    header, streams = fastcodec.bitstream.unpack(codec.encode(image(64, 64)))
+    rng = np.random.default_rng(1)
+    candidates = [[streams[0]], [streams[0], b""], [b"\x00" * 9, streams[1]],
+                  [rng.integers(0, 256, 300, dtype=np.uint8).tobytes(), streams[1]],
+                  [streams[1], streams[0]], streams + [b"extra"]]
+    for fake in candidates:
+        blob = pack(header.model_id, header.quality, header.height, header.width, header.color, fake)
+        with pytest.raises(fastcodec.BitstreamError):
+            fastcodec.decode(blob, model=tiny)
+
+
+def test_shipped_weights_fit_the_size_budget():
+    from fastcodec.zoo import WEIGHTS_DIR
+
+    total = sum(p.stat().st_size for p in WEIGHTS_DIR.glob("*.safetensors")) if WEIGHTS_DIR.exists() else 0
+    assert total <= 40 * 1024 * 1024

@@ -27,6 +27,8 @@ class LearnedCodec(nn.Module):
     name = ""
     #: the image is padded to a multiple of this (g_a halves 4 times, h_a twice more)
     stride = 64
+    #: number of coded streams compress() returns (z, y)
+    num_streams = 2
 
     def __init__(self, N, M):
         super().__init__()

@@ -10,6 +10,7 @@ from fastcodec.models.transforms import analysis, noisy, round_ste, run_autocast
 class FactorizedPrior(LearnedCodec):
     name = "bmshj2018-factorized"
     stride = 16
+    num_streams = 1
 
     def __init__(self, N=128, M=192, eb_filters=(3, 3, 3)):
         super().__init__(N, M)

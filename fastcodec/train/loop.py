@@ -43,6 +43,23 @@ def validate(model, images, qualities=(0, 3, 7)):
     return result
 
 
+def reorder_optimizer_state(ckpt, model):
+    """The checkpoint's optimizer state with its per-parameter entries matched to `model` by
+    parameter name (optimizer states are keyed by position, and positions move when a module's
+    construction order changes). Checkpoints written before names were saved listed the gain
+    vectors last."""
+    opt_state = ckpt["optimizer"]
+    names = [n for n, _ in model.named_parameters()]
+    saved = ckpt.get("param_names") or [n for n in names if not n.startswith("gains.")] + [
+        n for n in names if n.startswith("gains.")]
+    if saved == names:
+        return opt_state
+    position = {n: i for i, n in enumerate(saved)}
+    state = {i: opt_state["state"][position[n]] for i, n in enumerate(names) if position[n] in opt_state["state"]}
+    groups = [dict(opt_state["param_groups"][0], params=list(range(len(names))))]
+    return {"state": state, "param_groups": groups}
+
+
 def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_every=100, ckpt_every=500,
           val_images=(), val_every=2000, seed=0, autocast=True, clip=1.0):
     out_dir = Path(out_dir)
@@ -54,7 +71,7 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
     if ckpt_path.exists():
         state = torch.load(ckpt_path, weights_only=True)
         model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
+        opt.load_state_dict(reorder_optimizer_state(state, model))
         step = int(state["step"])
         print(f"resumed {ckpt_path} at step {step}", flush=True)
     for group in opt.param_groups:
@@ -97,7 +114,8 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
             t0 = time.time()
         if step % ckpt_every == 0 or step == steps:
             tmp = out_dir / "ckpt.pt.tmp"
-            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step}, tmp)
+            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
+                        "param_names": [n for n, _ in model.named_parameters()]}, tmp)
             tmp.replace(ckpt_path)
         if val_images and (step % val_every == 0 or step == steps):
             rec = {"step": step, "val": validate(model, val_images)}
