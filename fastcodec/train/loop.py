@@ -3,6 +3,7 @@ crop (one set of weights for every quality), Adam, resumable checkpoints, a JSON
 periodic validation on held-out photos (never Kodak)."""
 import json
 import math
+import signal
 import time
 from pathlib import Path
 
@@ -83,7 +84,9 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
            "count": np.zeros(NUM_QUALITIES)}
     t0 = time.time()
     model.train()
-    while step < steps:
+    stop = []  # SIGTERM/SIGINT: finish the step, checkpoint, return
+    previous = {sig: signal.signal(sig, lambda *_: stop.append(1)) for sig in (signal.SIGTERM, signal.SIGINT)}
+    while step < steps and not stop:
         x = sampler.batch(rng, batch_size, crop)
         q = torch.from_numpy(rng.permutation(np.arange(batch_size) % NUM_QUALITIES)).long()
         mse, bpp, _ = rd_terms(model, x, q, autocast)
@@ -112,7 +115,7 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
             print(json.dumps(rec), flush=True)
             acc = {k: (0.0 if k in ("loss",) else 0 if k == "n" else np.zeros(NUM_QUALITIES)) for k in acc}
             t0 = time.time()
-        if step % ckpt_every == 0 or step == steps:
+        if step % ckpt_every == 0 or step == steps or stop:
             tmp = out_dir / "ckpt.pt.tmp"
             torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
                         "param_names": [n for n, _ in model.named_parameters()]}, tmp)
@@ -122,5 +125,9 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
             log.write(json.dumps(rec) + "\n")
             log.flush()
             print(json.dumps(rec), flush=True)
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+    if stop:
+        print(f"stopped by signal at step {step}, checkpoint written", flush=True)
     log.close()
     return model
