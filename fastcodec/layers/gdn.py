@@ -1,6 +1,12 @@
 """GDN and inverse GDN (generalized divisive normalization, Ballé et al. 2016) as torch modules,
 with the non-negative reparameterization of beta and gamma used in the papers. Parameter names
-(beta, gamma) follow CompressAI so its state_dicts load."""
+(beta, gamma) follow CompressAI so its state_dicts load.
+
+backend: "auto" runs the fused Triton kernel (fastcodec.kernels.gdn) on CUDA tensors when Triton is
+installed and the plain-torch reference (fastcodec.functional.gdn) otherwise; "torch" and "triton"
+force one (tests run "triton" on the CPU under TRITON_INTERPRET=1)."""
+import importlib.util
+
 import torch
 from torch import nn
 
@@ -9,8 +15,11 @@ from fastcodec.layers.bounds import NonNegative
 
 
 class GDN(nn.Module):
-    def __init__(self, channels, inverse=False, simplified=False, beta_min=1e-6, gamma_init=0.1):
+    def __init__(self, channels, inverse=False, simplified=False, beta_min=1e-6, gamma_init=0.1, backend="auto"):
         super().__init__()
+        if backend not in ("auto", "torch", "triton"):
+            raise ValueError(f"backend must be 'auto', 'torch' or 'triton', got {backend!r}")
+        self.backend = backend
         self.inverse = inverse
         self.simplified = simplified
         self.beta_reparam = NonNegative(beta_min)
@@ -22,9 +31,22 @@ class GDN(nn.Module):
         """(beta, gamma) after the reparameterization: beta > 0, gamma >= 0."""
         return self.beta_reparam(self.beta), self.gamma_reparam(self.gamma)
 
+    def _use_kernel(self, x):
+        if self.backend == "auto":
+            return x.is_cuda and _triton_available()
+        return self.backend == "triton"
+
     def forward(self, x):
         beta, gamma = self.effective_params()
+        if self._use_kernel(x):
+            from fastcodec.kernels.gdn import gdn as fused_gdn
+
+            return fused_gdn(x, beta, gamma, inverse=self.inverse, simplified=self.simplified)
         return gdn(x, beta, gamma, inverse=self.inverse, simplified=self.simplified)
 
     def extra_repr(self):
         return f"{self.beta.numel()}, inverse={self.inverse}, simplified={self.simplified}"
+
+
+def _triton_available():
+    return importlib.util.find_spec("triton") is not None

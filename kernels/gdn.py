@@ -1,0 +1,190 @@
+"""GDN / inverse GDN (generalized divisive normalization, Ballé et al.), original and simplified,
+as one Triton pass over the activations, forward and backward.
+
+    n = beta + gamma @ f(x)      f(x) = x^2 (original) or |x| (simplified), per pixel over channels
+    y = x * g(n)                 g = n^-1/2 (GDN), n^1/2 (IGDN), 1/n (simplified GDN), n (simplified IGDN)
+
+A program takes BLOCK_P pixels of one image with all channels (padded to a power of two) and does
+the channel mixing as one matrix product, so x is read once and y written once. Works on NCHW and
+channels_last alike: the kernel takes the channel stride and the pixel stride. Sizes that vary with
+the image (pixel count, strides) are not specialized, so a new image size does not recompile.
+
+Backward recomputes n and returns dx and the (fp32) sums for d beta and d gamma:
+    u = dy * x * g'(n);  dx = dy * g(n) + f'(x) * (u @ gamma);  dbeta = sum_p u;  dgamma = u^T f(x)
+"""
+import torch
+import triton
+import triton.language as tl
+
+# mode: bit 0 = inverse, bit 1 = simplified
+_GDN, _IGDN, _SGDN, _SIGDN = 0, 1, 2, 3
+
+
+@triton.jit
+def _g(n, MODE: tl.constexpr):
+    if MODE == 0:
+        return 1.0 / tl.sqrt(n)
+    elif MODE == 1:
+        return tl.sqrt(n)
+    elif MODE == 2:
+        return 1.0 / n
+    else:
+        return n
+
+
+@triton.jit
+def _g_prime(n, MODE: tl.constexpr):
+    if MODE == 0:
+        return -0.5 / (n * tl.sqrt(n))
+    elif MODE == 1:
+        return 0.5 / tl.sqrt(n)
+    elif MODE == 2:
+        return -1.0 / (n * n)
+    else:
+        return tl.full(n.shape, 1.0, tl.float32)
+
+
+@triton.jit
+def _f(x, MODE: tl.constexpr):
+    if MODE >= 2:
+        return tl.abs(x)
+    else:
+        return x * x
+
+
+@triton.jit
+def _f_prime(x, MODE: tl.constexpr):
+    if MODE >= 2:
+        return tl.where(x > 0, 1.0, tl.where(x < 0, -1.0, 0.0))
+    else:
+        return 2.0 * x
+
+
+@triton.jit
+def _load_tile(ptr, b, p0, P, C, stride_b, stride_c, stride_p, BLOCK_P: tl.constexpr, BLOCK_C: tl.constexpr):
+    offs_p = p0 + tl.arange(0, BLOCK_P)
+    offs_c = tl.arange(0, BLOCK_C)
+    mask = (offs_p[:, None] < P) & (offs_c[None, :] < C)
+    addr = b * stride_b + offs_p[:, None] * stride_p + offs_c[None, :] * stride_c
+    return addr, mask, tl.load(ptr + addr, mask=mask, other=0.0).to(tl.float32)
+
+
+@triton.jit
+def _mix(a, gamma_ptr, C, transpose: tl.constexpr, BLOCK_C: tl.constexpr):
+    """a [P, C] @ gamma^T (transpose=True: out_i = sum_j gamma_ij a_j) or a @ gamma. float32 operands
+    whatever the activation dtype (tensor cores take them as TF32 on GPUs): the normalization is
+    where bf16 would lose most."""
+    offs_i = tl.arange(0, BLOCK_C)
+    offs_j = tl.arange(0, BLOCK_C)
+    m = (offs_i[:, None] < C) & (offs_j[None, :] < C)
+    if transpose:   # w[j, i] = gamma[i, j]  -> a @ w gives sum_j gamma_ij a_j
+        w = tl.load(gamma_ptr + offs_j[None, :] * C + offs_i[:, None], mask=m, other=0.0)
+    else:           # w[i, j] = gamma[i, j]  -> a @ w gives sum_i a_i gamma_ij
+        w = tl.load(gamma_ptr + offs_i[:, None] * C + offs_j[None, :], mask=m, other=0.0)
+    return tl.dot(a, w.to(tl.float32), out_dtype=tl.float32)
+
+
+@triton.jit(do_not_specialize=["P", "stride_b", "stride_c", "stride_p"])
+def _gdn_fwd(x_ptr, y_ptr, beta_ptr, gamma_ptr, P, C, stride_b, stride_c, stride_p,
+             MODE: tl.constexpr, BLOCK_P: tl.constexpr, BLOCK_C: tl.constexpr):
+    b = tl.program_id(1)
+    p0 = tl.program_id(0) * BLOCK_P
+    addr, mask, x = _load_tile(x_ptr, b, p0, P, C, stride_b, stride_c, stride_p, BLOCK_P, BLOCK_C)
+    offs_c = tl.arange(0, BLOCK_C)
+    beta = tl.load(beta_ptr + offs_c, mask=offs_c < C, other=1.0)
+    n = _mix(_f(x, MODE), gamma_ptr, C, True, BLOCK_C) + beta[None, :]
+    y = x * _g(n, MODE)
+    tl.store(y_ptr + addr, y.to(y_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit(do_not_specialize=["P", "stride_b", "stride_c", "stride_p"])
+def _gdn_bwd(x_ptr, dy_ptr, dx_ptr, beta_ptr, gamma_ptr, dbeta_ptr, dgamma_ptr, P, C, stride_b, stride_c, stride_p,
+             MODE: tl.constexpr, BLOCK_P: tl.constexpr, BLOCK_C: tl.constexpr):
+    b = tl.program_id(1)
+    p0 = tl.program_id(0) * BLOCK_P
+    addr, mask, x = _load_tile(x_ptr, b, p0, P, C, stride_b, stride_c, stride_p, BLOCK_P, BLOCK_C)
+    dy = tl.load(dy_ptr + addr, mask=mask, other=0.0).to(tl.float32)
+    offs_c = tl.arange(0, BLOCK_C)
+    beta = tl.load(beta_ptr + offs_c, mask=offs_c < C, other=1.0)
+    fx = _f(x, MODE)
+    n = _mix(fx, gamma_ptr, C, True, BLOCK_C) + beta[None, :]
+    u = tl.where(mask, dy * x * _g_prime(n, MODE), 0.0)
+    dx = dy * _g(n, MODE) + _f_prime(x, MODE) * _mix(u, gamma_ptr, C, False, BLOCK_C)
+    tl.store(dx_ptr + addr, dx.to(dx_ptr.dtype.element_ty), mask=mask)
+    tl.atomic_add(dbeta_ptr + offs_c, tl.sum(u, axis=0), mask=offs_c < C)
+    dgamma = tl.dot(tl.trans(u), fx, out_dtype=tl.float32)  # [C, C]: sum_p u_i f(x_k)
+    offs_i = tl.arange(0, BLOCK_C)
+    gmask = (offs_i[:, None] < C) & (offs_c[None, :] < C)
+    tl.atomic_add(dgamma_ptr + offs_i[:, None] * C + offs_c[None, :], dgamma, mask=gmask)
+
+
+def _layout(x):
+    """(P, stride_b, stride_c, stride_p) of a [B, C, H, W] tensor whose H, W flatten to one stride."""
+    b, c, h, w = x.shape
+    sb, sc, sh, sw = x.stride()
+    if w > 1 and h > 1 and sh != w * sw:
+        raise ValueError("gdn kernel needs H and W to flatten (NCHW or channels_last contiguous)")
+    sp = sw if w > 1 else sh
+    return h * w, sb, sc, sp
+
+
+def _block_c(c):
+    return max(16, triton.next_power_of_2(c))
+
+
+def _block_p(c):
+    # keep the [BLOCK_P, BLOCK_C] tiles within registers: fewer pixels for more channels
+    return 64 if c <= 128 else 32 if c <= 256 else 16
+
+
+def _mode(inverse, simplified):
+    return int(inverse) + 2 * int(simplified)
+
+
+def gdn_forward(x, beta, gamma, inverse=False, simplified=False):
+    if not (x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last)):
+        x = x.contiguous()
+    y = torch.empty_like(x)
+    P, sb, sc, sp = _layout(x)
+    C = x.shape[1]
+    bp = _block_p(C)
+    grid = (triton.cdiv(P, bp), x.shape[0])
+    _gdn_fwd[grid](x, y, beta.float().contiguous(), gamma.float().contiguous(), P, C, sb, sc, sp,
+                   MODE=_mode(inverse, simplified), BLOCK_P=bp, BLOCK_C=_block_c(C))
+    return y
+
+
+def gdn_backward(x, dy, beta, gamma, inverse=False, simplified=False):
+    if not (x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last)):
+        x = x.contiguous()
+    dy = dy.contiguous(memory_format=torch.channels_last if x.is_contiguous(memory_format=torch.channels_last)
+                       and not x.is_contiguous() else torch.contiguous_format)
+    dx = torch.empty_like(x)
+    C = x.shape[1]
+    dbeta = torch.zeros(C, device=x.device, dtype=torch.float32)
+    dgamma = torch.zeros(C, C, device=x.device, dtype=torch.float32)
+    P, sb, sc, sp = _layout(x)
+    bp = _block_p(C)
+    grid = (triton.cdiv(P, bp), x.shape[0])
+    _gdn_bwd[grid](x, dy, dx, beta.float().contiguous(), gamma.float().contiguous(), dbeta, dgamma, P, C, sb, sc, sp,
+                   MODE=_mode(inverse, simplified), BLOCK_P=bp, BLOCK_C=_block_c(C))
+    return dx, dbeta, dgamma
+
+
+class GDNFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, beta, gamma, inverse, simplified):
+        ctx.save_for_backward(x, beta, gamma)
+        ctx.flags = (inverse, simplified)
+        return gdn_forward(x, beta, gamma, inverse, simplified)
+
+    @staticmethod
+    def backward(ctx, dy):
+        x, beta, gamma = ctx.saved_tensors
+        dx, dbeta, dgamma = gdn_backward(x, dy, beta, gamma, *ctx.flags)
+        return dx, dbeta.to(beta.dtype), dgamma.to(gamma.dtype), None, None
+
+
+def gdn(x, beta, gamma, inverse=False, simplified=False):
+    """Same contract as fastcodec.functional.gdn, fused (differentiable)."""
+    return GDNFunction.apply(x, beta, gamma, inverse, simplified)
