@@ -1,0 +1,27 @@
+"""Masked convolution references (plain torch): the oracle for the Triton kernels.
+
+masked_conv2d: a 'same'-padded stride-1 convolution whose kernel is multiplied by a fixed mask.
+masked_conv2d_at: the same convolution evaluated only at listed output positions (what a decoder
+needs: one raster position or wavefront for the serial context model, one checkerboard colour for
+the two-pass model)."""
+import torch
+import torch.nn.functional as F
+
+
+def masked_conv2d(x, weight, bias, mask):
+    """x [B, Cin, H, W], weight [Cout, Cin, k, k], mask [k, k] -> [B, Cout, H, W]."""
+    k = weight.shape[-1]
+    return F.conv2d(x, weight * mask.to(weight.dtype), bias, padding=k // 2)
+
+
+def masked_conv2d_at(x, weight, bias, mask, positions):
+    """Outputs [N, Cout] at positions [N, 3] (b, h, w) of masked_conv2d(x, ...)."""
+    k = weight.shape[-1]
+    pad = k // 2
+    xp = F.pad(x, (pad, pad, pad, pad))
+    w = (weight * mask.to(weight.dtype)).reshape(weight.shape[0], -1)
+    b, h, wpos = positions.unbind(1)
+    patches = torch.stack([xp[bi, :, hi:hi + k, wi:wi + k].reshape(-1) for bi, hi, wi in
+                           zip(b.tolist(), h.tolist(), wpos.tolist())]) if len(positions) else xp.new_zeros(0, w.shape[1])
+    out = patches @ w.t()
+    return out + bias if bias is not None else out
