@@ -30,10 +30,10 @@ def _check_quality(quality):
 
 
 @lru_cache(maxsize=8)
-def _model(key):
+def _model(key, device="cpu"):
     from fastcodec.zoo import load_model
 
-    return load_model(key)
+    return load_model(key).to(device)
 
 
 def _shipped_ids():
@@ -66,8 +66,9 @@ def _as_uint8_image(image):
 class Codec:
     """A loaded model at one quality. Thread-safe for encoding; models are shared and cached."""
 
-    def __init__(self, name, quality):
+    def __init__(self, name, quality, device="cpu"):
         self.quality = _check_quality(quality)
+        self.device = str(device)
         entry = manifest().get(name)
         if entry is not None:
             self.name, self._key = name, name
@@ -80,7 +81,7 @@ class Codec:
                 raise ValueError(f"unknown model {name!r}: not a shipped name ({', '.join(list_models())}) nor a file")
             self.name, self._key = path.stem, str(path.resolve())
             self.id = model_id(path.stem, sha256_file(path))
-        self.model = _model(self._key)
+        self.model = _model(self._key, self.device)
 
     def __repr__(self):
         return f"fastcodec.Codec({self.name!r}, quality={self.quality:g})"
@@ -106,10 +107,11 @@ class Codec:
         return _map(self.encode, images, workers)
 
 
-def load(name=None, quality=3):
+def load(name=None, quality=3, device="cpu"):
     """A Codec for a shipped model name (see list_models()) or a .safetensors path, at quality
-    1..8 (fractions interpolate between the trained qualities)."""
-    return Codec(name or DEFAULT_MODEL, quality)
+    1..8 (fractions interpolate between the trained qualities). device="cuda" runs the transforms
+    on a GPU (with the Triton kernels where Triton is installed); entropy coding stays on the CPU."""
+    return Codec(name or DEFAULT_MODEL, quality, device)
 
 
 def _map(fn, items, workers):
@@ -133,7 +135,7 @@ def _map(fn, items, workers):
         torch.set_num_threads(before)
 
 
-def decode(blob, model=None):
+def decode(blob, model=None, device="cpu"):
     """Decodes container bytes to a uint8 image (HxWx3, HxW for gray, HxWx4 with alpha). The
     model is looked up by the id in the header among the shipped models, or given as a name or
     path. Raises BitstreamError for bytes that are not a valid container for that model."""
@@ -141,7 +143,7 @@ def decode(blob, model=None):
 
     header, streams = bitstream.unpack(blob)
     if model is not None:
-        codec = Codec(model, header.quality)
+        codec = Codec(model, header.quality, device)
         if codec.id != header.model_id:
             raise BitstreamError(f"blob was made with model id {header.model_id.hex()}, not {model!r} ({codec.id.hex()})")
     else:
@@ -149,7 +151,7 @@ def decode(blob, model=None):
         if name is None:
             raise BitstreamError(f"blob was made with a model that is not shipped here (id {header.model_id.hex()}); "
                                  "pass model= its weights file")
-        codec = Codec(name, header.quality)
+        codec = Codec(name, header.quality, device)
     m = codec.model
     n_model = len(streams) - (header.color == COLOR_RGBA)
     if n_model != m.num_streams:
@@ -160,7 +162,7 @@ def decode(blob, model=None):
         x_hat = m.decompress(streams[:n_model], latent, (header.height, header.width), header.quality - 1)
     except (IndexError, RuntimeError) as exc:
         raise BitstreamError(f"payload does not fit the model: {exc}") from None
-    rgb = (x_hat[0].permute(1, 2, 0) * 255).round_().to(torch.uint8).numpy()
+    rgb = (x_hat[0].permute(1, 2, 0) * 255).round_().to(torch.uint8).cpu().numpy()
     if header.color == COLOR_GRAY:
         return np.round(rgb.astype(np.float32).mean(axis=2)).astype(np.uint8)
     if header.color == COLOR_RGBA:

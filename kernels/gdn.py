@@ -133,8 +133,31 @@ def _block_c(c):
 
 
 def _block_p(c):
-    # keep the [BLOCK_P, BLOCK_C] tiles within registers: fewer pixels for more channels
+    """Pixels per program without autotuning (the interpreter): [BLOCK_P, BLOCK_C] tiles stay small."""
     return 64 if c <= 128 else 32 if c <= 256 else 16
+
+
+def _prune(configs, named_args, **kwargs):
+    """Drop tiles too large for the registers: BLOCK_P * BLOCK_C <= 16384."""
+    c = _block_c(named_args["C"])
+    return [cfg for cfg in configs if cfg.kwargs["BLOCK_P"] * c <= 16384] or configs[:1]
+
+
+_CONFIGS = [triton.Config({"BLOCK_P": bp}, num_warps=nw) for bp in (16, 32, 64, 128) for nw in (4, 8)]
+_tuned = {}
+
+
+def _kernel(name):
+    """On a GPU, the kernel wrapped in triton.autotune keyed on the channel count (block sizes and
+    warps measured once per C); in the interpreter (no GPU driver to time with) the plain kernel
+    with _block_p. Both run the same kernel body."""
+    base = {"fwd": _gdn_fwd, "bwd": _gdn_bwd}[name]
+    if name not in _tuned:
+        reset = ["dbeta_ptr", "dgamma_ptr"] if name == "bwd" else None
+        _tuned[name] = triton.autotune(_CONFIGS, key=["C"], prune_configs_by={"early_config_prune": _prune},
+                                       reset_to_zero=reset)(base)
+    return _tuned[name]
+
 
 
 def _mode(inverse, simplified):
@@ -147,10 +170,14 @@ def gdn_forward(x, beta, gamma, inverse=False, simplified=False):
     y = torch.empty_like(x)
     P, sb, sc, sp = _layout(x)
     C = x.shape[1]
-    bp = _block_p(C)
-    grid = (triton.cdiv(P, bp), x.shape[0])
-    _gdn_fwd[grid](x, y, beta.float().contiguous(), gamma.float().contiguous(), P, C, sb, sc, sp,
-                   MODE=_mode(inverse, simplified), BLOCK_P=bp, BLOCK_C=_block_c(C))
+    args = (x, y, beta.float().contiguous(), gamma.float().contiguous(), P, C, sb, sc, sp)
+    if x.is_cuda:
+        _kernel("fwd")[lambda m: (triton.cdiv(P, m["BLOCK_P"]), x.shape[0])](
+            *args, MODE=_mode(inverse, simplified), BLOCK_C=_block_c(C))
+    else:
+        bp = _block_p(C)
+        _gdn_fwd[(triton.cdiv(P, bp), x.shape[0])](*args, MODE=_mode(inverse, simplified), BLOCK_P=bp,
+                                                  BLOCK_C=_block_c(C))
     return y
 
 
@@ -164,10 +191,14 @@ def gdn_backward(x, dy, beta, gamma, inverse=False, simplified=False):
     dbeta = torch.zeros(C, device=x.device, dtype=torch.float32)
     dgamma = torch.zeros(C, C, device=x.device, dtype=torch.float32)
     P, sb, sc, sp = _layout(x)
-    bp = _block_p(C)
-    grid = (triton.cdiv(P, bp), x.shape[0])
-    _gdn_bwd[grid](x, dy, dx, beta.float().contiguous(), gamma.float().contiguous(), dbeta, dgamma, P, C, sb, sc, sp,
-                   MODE=_mode(inverse, simplified), BLOCK_P=bp, BLOCK_C=_block_c(C))
+    args = (x, dy, dx, beta.float().contiguous(), gamma.float().contiguous(), dbeta, dgamma, P, C, sb, sc, sp)
+    if x.is_cuda:
+        _kernel("bwd")[lambda m: (triton.cdiv(P, m["BLOCK_P"]), x.shape[0])](
+            *args, MODE=_mode(inverse, simplified), BLOCK_C=_block_c(C))
+    else:
+        bp = _block_p(C)
+        _gdn_bwd[(triton.cdiv(P, bp), x.shape[0])](*args, MODE=_mode(inverse, simplified), BLOCK_P=bp,
+                                                  BLOCK_C=_block_c(C))
     return dx, dbeta, dgamma
 
 

@@ -64,20 +64,36 @@ def _pack(weight, mask):
     return taps.contiguous().to(weight.device), w.permute(2, 1, 0).contiguous()
 
 
+_CONFIGS = [triton.Config({"BLOCK_P": bp, "BLOCK_K": bk, "BLOCK_N": bn}, num_warps=nw)
+            for bp in (32, 64, 128) for bk in (32, 64) for bn in (32, 64, 128) for nw in (4, 8)
+            if bp * bn <= 8192]
+_tuned = []
+
+
+def _kernel_tuned():
+    """On a GPU: the kernel under triton.autotune keyed on the channel counts (and whether positions
+    are listed); the interpreter has no driver to time with and runs the plain kernel."""
+    if not _tuned:
+        _tuned.append(triton.autotune(_CONFIGS, key=["CIN", "COUT", "HAS_POS"])(_masked_conv_kernel))
+    return _tuned[0]
+
+
 def _launch(x, weight, bias, mask, positions, out):
     taps, w = _pack(weight, mask)
     b, cin, h, wd = x.shape
     cout = weight.shape[0]
     n = positions.shape[0] if positions is not None else b * h * wd
-    block_p, block_k = 32, max(16, min(64, triton.next_power_of_2(cin)))
-    block_n = max(16, min(64, triton.next_power_of_2(cout)))
-    grid = (triton.cdiv(n, block_p), triton.cdiv(cout, block_n))
     os_ = out.stride() if positions is None else (0, 0, 0, 0)
-    _masked_conv_kernel[grid](
-        x, w, bias.float().contiguous() if bias is not None else w, positions if positions is not None else taps,
-        out, n, h, wd, cin, cout, *x.stride(), *os_, taps, NTAPS=taps.shape[0], PAD=weight.shape[-1] // 2,
-        HAS_POS=positions is not None, HAS_BIAS=bias is not None,
-        BLOCK_P=block_p, BLOCK_K=block_k, BLOCK_N=block_n)
+    args = (x, w, bias.float().contiguous() if bias is not None else w, positions if positions is not None else taps,
+            out, n, h, wd, cin, cout, *x.stride(), *os_, taps)
+    meta = dict(NTAPS=taps.shape[0], PAD=weight.shape[-1] // 2, HAS_POS=positions is not None, HAS_BIAS=bias is not None)
+    if x.is_cuda:
+        _kernel_tuned()[lambda m: (triton.cdiv(n, m["BLOCK_P"]), triton.cdiv(cout, m["BLOCK_N"]))](*args, **meta)
+    else:
+        block_p, block_k = 32, max(16, min(64, triton.next_power_of_2(cin)))
+        block_n = max(16, min(64, triton.next_power_of_2(cout)))
+        _masked_conv_kernel[(triton.cdiv(n, block_p), triton.cdiv(cout, block_n))](
+            *args, **meta, BLOCK_P=block_p, BLOCK_K=block_k, BLOCK_N=block_n)
     return out
 
 

@@ -23,12 +23,12 @@ def _gaussian_table():
 def scale_indexes(scales):
     """int32 numpy indexes of the smallest table scale >= each scale (the largest for larger)."""
     table_scales, _ = _gaussian_table()
-    idx = torch.searchsorted(table_scales, scales.float().contiguous(), right=False)
+    idx = torch.searchsorted(table_scales, scales.detach().float().cpu().contiguous(), right=False)
     return idx.clamp_(max=len(table_scales) - 1).to(torch.int32).numpy()
 
 
 def _np_int32(t):
-    return np.ascontiguousarray(t.detach().to(torch.int32).numpy())
+    return np.ascontiguousarray(t.detach().to(torch.int32).cpu().numpy())
 
 
 class GaussianCoder:
@@ -49,7 +49,7 @@ class GaussianCoder:
     @classmethod
     def decode(cls, data, scales, means=None):
         sym = coding.decode(data, scale_indexes(scales), cls.table())
-        y = torch.from_numpy(sym).float()
+        y = torch.from_numpy(sym).to(scales.device, torch.float32)
         return y + means if means is not None else y
 
 
@@ -68,6 +68,6 @@ class FactorizedCoder:
     def encode(self, z):
         return coding.encode(_np_int32(torch.round(z[0])), self._indexes(z.shape), self.table)
 
-    def decode(self, data, shape):
+    def decode(self, data, shape, device="cpu"):
         sym = coding.decode(data, self._indexes(shape), self.table)
-        return torch.from_numpy(sym).float()[None]
+        return torch.from_numpy(sym).to(device, torch.float32)[None]

@@ -42,7 +42,11 @@ class LearnedCodec(nn.Module):
     bf16_transforms = None
 
     def _bf16(self):
-        return cpu_has_native_bf16() if self.bf16_transforms is None else bool(self.bf16_transforms)
+        if self.bf16_transforms is not None:
+            return bool(self.bf16_transforms)
+        if self.device.type == "cuda":
+            return torch.cuda.is_bf16_supported()
+        return cpu_has_native_bf16()
 
     def analyze(self, x, q):
         """y = g_a(x) * gain(q), as used when coding."""
@@ -52,6 +56,10 @@ class LearnedCodec(nn.Module):
         """x_hat = g_s(y_hat * inv_gain(q)), as used when coding."""
         y = (y_hat * self.gains.inv_gain(q)).contiguous(memory_format=torch.channels_last)
         return run_mixed(self.g_s, y, self._bf16()).contiguous()
+
+    @property
+    def device(self):
+        return self.g_a[0].weight.device
 
     def config(self):
         """Constructor arguments that rebuild this model (stored with its weights)."""
@@ -90,7 +98,7 @@ class LearnedCodec(nn.Module):
             raise ValueError(f"x must have shape [1, 3, H, W], got {tuple(x.shape)}")
         self.eval()
         h, w = x.shape[2:]
-        xp = self.pad(x.float())
+        xp = self.pad(x.to(self.device, torch.float32))
         strings = self._compress(xp, self._q(q))
         return {"strings": strings, "latent": (xp.shape[2] // 16, xp.shape[3] // 16), "size": (h, w)}
 

@@ -30,5 +30,5 @@ class FactorizedPrior(LearnedCodec):
         return [self.factorized_coder().encode(y)]
 
     def _decompress(self, strings, latent, q):
-        y_hat = self.factorized_coder().decode(strings[0], (1, self.M) + latent)
+        y_hat = self.factorized_coder().decode(strings[0], (1, self.M) + latent, self.device)
         return self.synthesize(y_hat, q)

@@ -42,7 +42,7 @@ class ScaleHyperprior(LearnedCodec):
         return [z_string, GaussianCoder.encode(y, scales)]
 
     def _decompress(self, strings, latent, q):
-        z_hat = self.factorized_coder().decode(strings[0], (1, self.N, latent[0] // 4, latent[1] // 4))
+        z_hat = self.factorized_coder().decode(strings[0], (1, self.N, latent[0] // 4, latent[1] // 4), self.device)
         scales = self.h_s(z_hat)
         y_hat = GaussianCoder.decode(strings[1], scales)
         return self.synthesize(y_hat, q)

@@ -35,7 +35,7 @@ class ContextModelBase(LearnedCodec):
         return y, z_string, self.h_s(torch.round(z))
 
     def _hyper_decode(self, z_string, latent):
-        z_hat = self.factorized_coder().decode(z_string, (1, self.N, latent[0] // 4, latent[1] // 4))
+        z_hat = self.factorized_coder().decode(z_string, (1, self.N, latent[0] // 4, latent[1] // 4), self.device)
         return self.h_s(z_hat)
 
 
@@ -45,4 +45,4 @@ def gather(t, mask):
 
 
 def as_int32(t):
-    return np.ascontiguousarray(t.to(torch.int32).numpy())
+    return np.ascontiguousarray(t.to(torch.int32).cpu().numpy())

@@ -42,7 +42,7 @@ class CheckerboardContext(ContextModelBase):
 
     def _compress(self, x, q):
         y, z_string, params = self._hyper(x, q)
-        a = anchor_mask(y.shape[2], y.shape[3])[0, 0]
+        a = anchor_mask(y.shape[2], y.shape[3], y.device)[0, 0]
         s_a, m_a = self._params(params, torch.zeros_like(params))
         sym_a = torch.round(gather(y, a) - gather(m_a, a))
         y_hat_a = torch.zeros_like(y)
@@ -55,13 +55,13 @@ class CheckerboardContext(ContextModelBase):
 
     def _decompress(self, strings, latent, q):
         params = self._hyper_decode(strings[0], latent)
-        a = anchor_mask(latent[0], latent[1])[0, 0]
+        a = anchor_mask(latent[0], latent[1], self.device)[0, 0]
         table = GaussianCoder.table()
         dec = coding.StreamDecoder(strings[1])
         s_a, m_a = self._params(params, torch.zeros_like(params))
-        y_hat = torch.zeros(1, self.M, *latent)
-        y_hat[0][:, a] = torch.from_numpy(dec.decode(scale_indexes(gather(s_a, a)), table)).float() + gather(m_a, a)
+        y_hat = torch.zeros(1, self.M, *latent, device=self.device)
+        y_hat[0][:, a] = torch.from_numpy(dec.decode(scale_indexes(gather(s_a, a)), table)).to(self.device) + gather(m_a, a)
         s_n, m_n = self._params(params, self.context_prediction(y_hat))
-        y_hat[0][:, ~a] = torch.from_numpy(dec.decode(scale_indexes(gather(s_n, ~a)), table)).float() + gather(m_n, ~a)
+        y_hat[0][:, ~a] = torch.from_numpy(dec.decode(scale_indexes(gather(s_n, ~a)), table)).to(self.device) + gather(m_n, ~a)
         dec.finish()
         return self.synthesize(y_hat, q)

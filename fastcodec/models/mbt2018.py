@@ -40,7 +40,7 @@ class JointAutoregressiveHierarchicalPriors(ContextModelBase):
         k = self.context_prediction.kernel_size[0]
         pad = k // 2
         H, W = params.shape[2:]
-        y_hat = torch.zeros(1, self.M, H + 2 * pad, W + 2 * pad)
+        y_hat = torch.zeros(1, self.M, H + 2 * pad, W + 2 * pad, device=params.device)
         weight = self.context_prediction.weight * self.context_prediction.mask
         bias = self.context_prediction.bias
         for h in range(H):
@@ -73,7 +73,7 @@ class JointAutoregressiveHierarchicalPriors(ContextModelBase):
         table = GaussianCoder.table()
 
         def step(scales, means, h, w):
-            return torch.from_numpy(dec.decode(scale_indexes(scales), table)).float()
+            return torch.from_numpy(dec.decode(scale_indexes(scales), table)).to(params.device, torch.float32)
 
         y_hat = self._serial(params, step)
         dec.finish()

@@ -44,7 +44,7 @@ class MeanScaleHyperprior(LearnedCodec):
         return [z_string, GaussianCoder.encode(y, scales, means)]
 
     def _decompress(self, strings, latent, q):
-        z_hat = self.factorized_coder().decode(strings[0], (1, self.N, latent[0] // 4, latent[1] // 4))
+        z_hat = self.factorized_coder().decode(strings[0], (1, self.N, latent[0] // 4, latent[1] // 4), self.device)
         scales, means = self.h_s(z_hat).chunk(2, 1)
         y_hat = GaussianCoder.decode(strings[1], scales, means)
         return self.synthesize(y_hat, q)

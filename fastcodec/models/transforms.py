@@ -43,13 +43,13 @@ def round_ste(x):
 def run_mixed(seq, x, autocast, tail=1):
     """All layers of `seq` but the last `tail` under bf16 autocast (when enabled), those in float32:
     the layers that produce latents, means and scales decide the bits and stay float32."""
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=autocast):
         h = seq[:-tail](x)
     return seq[-tail:](h.float())
 
 
 def run_autocast(module, x, autocast):
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=autocast):
         return module(x).float()
 
 
