@@ -65,3 +65,13 @@ def test_compress_rejects_bad_shapes():
     m = build("mbt2018-mean", N=8, M=12)
     with pytest.raises(ValueError, match=r"x must have shape \[1, 3, H, W\]"):
         m.compress(torch.rand(2, 3, 16, 16), 0)
+
+
+def test_mbt2018_wavefront_order_is_causal():
+    """Every position the type-A mask lets (h, w) see has a smaller wavefront index t = 3h + w."""
+    from fastcodec.layers.masked_conv import raster_mask
+
+    mask = raster_mask(5)
+    for dy, dx in torch.nonzero(mask).tolist():
+        dh, dw = dy - 2, dx - 2
+        assert 3 * dh + dw < 0, (dh, dw)

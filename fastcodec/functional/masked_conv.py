@@ -20,8 +20,12 @@ def masked_conv2d_at(x, weight, bias, mask, positions):
     pad = k // 2
     xp = F.pad(x, (pad, pad, pad, pad))
     w = (weight * mask.to(weight.dtype)).reshape(weight.shape[0], -1)
+    positions = positions.to(x.device, torch.long)
     b, h, wpos = positions.unbind(1)
-    patches = torch.stack([xp[bi, :, hi:hi + k, wi:wi + k].reshape(-1) for bi, hi, wi in
-                           zip(b.tolist(), h.tolist(), wpos.tolist())]) if len(positions) else xp.new_zeros(0, w.shape[1])
-    out = patches @ w.t()
+    r = torch.arange(k, device=x.device)
+    rows = (h[:, None] + r[None, :])[:, :, None]       # [N, k, 1]
+    cols = (wpos[:, None] + r[None, :])[:, None, :]    # [N, 1, k]
+    patches = xp.permute(0, 2, 3, 1)[b[:, None, None], rows, cols]   # [N, k, k, Cin]
+    patches = patches.permute(0, 3, 1, 2).reshape(len(positions), -1)  # [N, Cin*k*k], weight order
+    out = patches.to(w.dtype) @ w.t()
     return out + bias if bias is not None else out

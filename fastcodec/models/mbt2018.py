@@ -1,10 +1,14 @@
 """Joint autoregressive and hierarchical priors (Minnen, Ballé, Toderici 2018, "mbt2018"): a 5x5
 masked convolution (type A) over the already-decoded latents adds a causal context to the
-mean-scale hyperprior. Decoding is serial over latent positions, all channels of a position at
-once; the encoder runs the very same per-position computation so both sides pick the same tables."""
+mean-scale hyperprior.
+
+Coding order: wavefronts. A position (h, w) depends, through the type-A 5x5 mask, on rows h-2..h-1
+(columns w-2..w+2) and on (h, w-1), (h, w-2): every such position has a smaller t = 3h + w, so all
+positions of one t are independent and are decoded together (3H + W - 3 steps instead of H * W).
+Within a wavefront the order is by row, all channels of a position together. The encoder runs the
+very same wavefront computation so both sides pick the same tables."""
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from fastcodec import coding
 from fastcodec.entropy.coders import GaussianCoder, scale_indexes
@@ -35,32 +39,36 @@ class JointAutoregressiveHierarchicalPriors(ContextModelBase):
         return {"x_hat": x_hat, "likelihoods": {"y": y_lik, "z": z_lik}}
 
     def _serial(self, params, step):
-        """Runs the causal loop; step(h, w, scales, means) returns the decoded symbols [M] of the
-        position. Returns y_hat [1, M, H, W]."""
-        k = self.context_prediction.kernel_size[0]
-        pad = k // 2
+        """Runs the causal wavefront loop; step(scales [n, M], means [n, M], positions [n, 2]) returns
+        the decoded symbols [n, M] of those positions. Returns y_hat [1, M, H, W]."""
         H, W = params.shape[2:]
-        y_hat = torch.zeros(1, self.M, H + 2 * pad, W + 2 * pad, device=params.device)
-        weight = self.context_prediction.weight * self.context_prediction.mask
-        bias = self.context_prediction.bias
-        for h in range(H):
-            for w in range(W):
-                window = y_hat[:, :, h:h + k, w:w + k]
-                ctx = F.conv2d(window, weight, bias)
-                gp = self.entropy_parameters(torch.cat([params[:, :, h:h + 1, w:w + 1], ctx], 1))
-                scales, means = gp.chunk(2, 1)
-                sym = step(scales.reshape(-1), means.reshape(-1), h, w)
-                y_hat[0, :, h + pad, w + pad] = sym + means.reshape(-1)
-        return y_hat[:, :, pad:pad + H, pad:pad + W]
+        y_hat = torch.zeros(1, self.M, H, W, device=params.device)
+        hh, ww = torch.meshgrid(torch.arange(H), torch.arange(W), indexing="ij")
+        t = (3 * hh + ww).reshape(-1)
+        order = torch.argsort(t * (H * W) + torch.arange(H * W), stable=True)
+        counts = torch.bincount(t)
+        start = 0
+        for n in counts.tolist():
+            idx = order[start:start + n]
+            start += n
+            pos_hw = torch.stack([idx // W, idx % W], 1).to(params.device)
+            pos = torch.cat([torch.zeros_like(pos_hw[:, :1]), pos_hw], 1)
+            ctx = self.context_prediction.forward_at(y_hat, pos)                     # [n, 2M]
+            hyper = params[0, :, pos_hw[:, 0], pos_hw[:, 1]].t()                     # [n, 2M]
+            feats = torch.cat([hyper, ctx], 1).t()[None, :, :, None]               # [1, 4M, n, 1]
+            scales, means = self.entropy_parameters(feats)[0, :, :, 0].t().chunk(2, 1)  # [n, M] each
+            sym = step(scales.contiguous(), means.contiguous(), pos_hw)
+            y_hat[0, :, pos_hw[:, 0], pos_hw[:, 1]] = (sym + means).t()
+        return y_hat
 
     def _compress(self, x, q):
         y, z_string, params = self._hyper(x, q)
         symbols, indexes = [], []
 
-        def step(scales, means, h, w):
-            sym = torch.round(y[0, :, h, w] - means)
-            symbols.append(as_int32(sym))
-            indexes.append(scale_indexes(scales))
+        def step(scales, means, pos):
+            sym = torch.round(y[0, :, pos[:, 0], pos[:, 1]].t() - means)
+            symbols.append(as_int32(sym).reshape(-1))
+            indexes.append(scale_indexes(scales).reshape(-1))
             return sym
 
         self._serial(params, step)
@@ -72,7 +80,7 @@ class JointAutoregressiveHierarchicalPriors(ContextModelBase):
         dec = coding.StreamDecoder(strings[1])
         table = GaussianCoder.table()
 
-        def step(scales, means, h, w):
+        def step(scales, means, pos):
             return torch.from_numpy(dec.decode(scale_indexes(scales), table)).to(params.device, torch.float32)
 
         y_hat = self._serial(params, step)
