@@ -61,6 +61,14 @@ class LearnedCodec(nn.Module):
     def device(self):
         return self.g_a[0].weight.device
 
+    def prior(self, z_hat):
+        """h_s of the decoded side latent: THE computation that picks the tables of y, run
+        identically by encoder and decoder. Its input is put in one canonical form (float32,
+        contiguous NCHW), since convolution results depend on the memory layout in the last bits
+        and the encoder's z comes out of channels_last transforms while the decoder's is built
+        from decoded integers."""
+        return self.h_s(z_hat.to(torch.float32).contiguous())
+
     def config(self):
         """Constructor arguments that rebuild this model (stored with its weights)."""
         cfg = {"N": self.N, "M": self.M}

@@ -38,11 +38,11 @@ class ScaleHyperprior(LearnedCodec):
         y = self.analyze(x, q)
         z = self.h_a(torch.abs(y))
         z_string = self.factorized_coder().encode(z)
-        scales = self.h_s(torch.round(z))
+        scales = self.prior(torch.round(z))
         return [z_string, GaussianCoder.encode(y, scales)]
 
     def _decompress(self, strings, latent, q):
         z_hat = self.factorized_coder().decode(strings[0], (1, self.N, latent[0] // 4, latent[1] // 4), self.device)
-        scales = self.h_s(z_hat)
+        scales = self.prior(z_hat)
         y_hat = GaussianCoder.decode(strings[1], scales)
         return self.synthesize(y_hat, q)

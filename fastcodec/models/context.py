@@ -32,11 +32,11 @@ class ContextModelBase(LearnedCodec):
         y = self.analyze(x, q)
         z = self.h_a(y)
         z_string = self.factorized_coder().encode(z)
-        return y, z_string, self.h_s(torch.round(z))
+        return y, z_string, self.prior(torch.round(z))
 
     def _hyper_decode(self, z_string, latent):
         z_hat = self.factorized_coder().decode(z_string, (1, self.N, latent[0] // 4, latent[1] // 4), self.device)
-        return self.h_s(z_hat)
+        return self.prior(z_hat)
 
 
 def gather(t, mask):

@@ -45,7 +45,7 @@ class CheckerboardContext(ContextModelBase):
         a = anchor_mask(y.shape[2], y.shape[3], y.device)[0, 0]
         s_a, m_a = self._params(params, torch.zeros_like(params))
         sym_a = torch.round(gather(y, a) - gather(m_a, a))
-        y_hat_a = torch.zeros_like(y)
+        y_hat_a = torch.zeros(y.shape, device=y.device)  # contiguous NCHW, as the decoder builds it
         y_hat_a[0][:, a] = sym_a + gather(m_a, a)
         s_n, m_n = self._params(params, self.context_prediction(y_hat_a))
         sym_n = torch.round(gather(y, ~a) - gather(m_n, ~a))

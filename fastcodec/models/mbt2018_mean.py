@@ -40,11 +40,11 @@ class MeanScaleHyperprior(LearnedCodec):
         y = self.analyze(x, q)
         z = self.h_a(y)
         z_string = self.factorized_coder().encode(z)
-        scales, means = self.h_s(torch.round(z)).chunk(2, 1)
+        scales, means = self.prior(torch.round(z)).chunk(2, 1)
         return [z_string, GaussianCoder.encode(y, scales, means)]
 
     def _decompress(self, strings, latent, q):
         z_hat = self.factorized_coder().decode(strings[0], (1, self.N, latent[0] // 4, latent[1] // 4), self.device)
-        scales, means = self.h_s(z_hat).chunk(2, 1)
+        scales, means = self.prior(z_hat).chunk(2, 1)
         y_hat = GaussianCoder.decode(strings[1], scales, means)
         return self.synthesize(y_hat, q)
