@@ -54,12 +54,19 @@ class GaussianCoder:
 
 
 class FactorizedCoder:
-    """Codes a [1, C, H, W] latent with one table per channel from an EntropyBottleneck."""
+    """Codes a [1, C, H, W] latent with one table per channel of an EntropyBottleneck. The tables
+    are computed from the bottleneck's float density once, when a model is exported, and shipped
+    with its weights (integers), so every machine codes z with the same tables; from_bottleneck
+    computes them (for models without stored tables)."""
 
-    def __init__(self, bottleneck):
+    def __init__(self, table):
+        self.table = table
+        self.channels = table.num_tables
+
+    @classmethod
+    def from_bottleneck(cls, bottleneck):
         pmfs, lengths, offsets = bottleneck.pmfs()
-        self.table = coding.pmf_to_cdf_table(pmfs, lengths, offsets, precision=16)
-        self.channels = bottleneck.channels
+        return cls(coding.pmf_to_cdf_table(pmfs, lengths, offsets, precision=16))
 
     def _indexes(self, shape):
         c = shape[1]

@@ -2,6 +2,7 @@
 compress/decompress contract (one image at a time, latents coded through fastcodec.coding)."""
 import functools
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -82,10 +83,32 @@ class LearnedCodec(nn.Module):
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     def factorized_coder(self, bottleneck_name="entropy_bottleneck"):
-        """Coding tables of an EntropyBottleneck, built once per loaded weights."""
+        """Coding tables of an EntropyBottleneck: the ones shipped with the weights, else built from
+        the density once per loaded weights."""
         if bottleneck_name not in self._coders:
-            self._coders[bottleneck_name] = FactorizedCoder(getattr(self, bottleneck_name))
+            self._coders[bottleneck_name] = FactorizedCoder.from_bottleneck(getattr(self, bottleneck_name))
         return self._coders[bottleneck_name]
+
+    TABLE_PREFIX = "tables."
+
+    def coding_tables(self):
+        """{name: int32 tensor} of the integer coding tables to ship with the weights."""
+        out = {}
+        for name, module in self.named_children():
+            if hasattr(module, "logits_cumulative"):  # an EntropyBottleneck
+                table = self.factorized_coder(name).table
+                for field in ("cdfs", "lengths", "offsets"):
+                    out[f"{self.TABLE_PREFIX}{name}.{field}"] = torch.from_numpy(np.array(getattr(table, field)))
+        return out
+
+    def set_coding_tables(self, tensors):
+        """Installs tables saved by coding_tables() (call after load_state_dict)."""
+        from fastcodec.coding import CdfTable
+
+        names = {k[len(self.TABLE_PREFIX):].rsplit(".", 1)[0] for k in tensors}
+        for name in names:
+            get = lambda f: np.ascontiguousarray(tensors[f"{self.TABLE_PREFIX}{name}.{f}"].numpy().astype(np.int32))
+            self._coders[name] = FactorizedCoder(CdfTable(get("cdfs"), get("lengths"), get("offsets"), 16))
 
     def _q(self, q):
         return torch.as_tensor([q], dtype=torch.float32 if isinstance(q, float) else torch.long)

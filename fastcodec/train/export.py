@@ -29,6 +29,10 @@ def export(model, name, steps, log_path=None, notes="", zoo_dir=None):
     manifest_path = Path(zoo_dir) / "manifest.json" if zoo_dir else MANIFEST
     weights_dir.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
+    # The integer coding tables of the stored (fp16-rounded) weights, so every machine codes with them.
+    rounded = type(model)(**model.config())
+    rounded.load_state_dict({k: v.float() for k, v in state.items()})
+    state.update({k: v.to(torch.int32).contiguous() for k, v in rounded.coding_tables().items()})
     file = f"{name}.safetensors"
     meta = {"architecture": model.name, "config": json.dumps(model.config()), "steps": str(steps)}
     save_file(state, str(weights_dir / file), metadata=meta)

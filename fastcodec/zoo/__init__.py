@@ -39,7 +39,8 @@ def load_weights(path):
     with safe_open(str(path), framework="pt") as f:
         meta = f.metadata() or {}
         for key in f.keys():
-            tensors[key] = f.get_tensor(key).float()
+            t = f.get_tensor(key)
+            tensors[key] = t if not t.is_floating_point() else t.float()
     if "architecture" not in meta:
         raise ValueError(f"{path} is not a fastcodec weights file (no 'architecture' in its metadata)")
     return meta["architecture"], json.loads(meta.get("config", "{}")), tensors
@@ -63,5 +64,7 @@ def load_model(name_or_path):
             raise ValueError(f"unknown model {name_or_path!r}: not a shipped name ({known}) nor a file")
     arch, config, state = load_weights(path)
     model = build(arch, **config)
-    model.load_state_dict(state)
+    prefix = model.TABLE_PREFIX
+    model.load_state_dict({k: v for k, v in state.items() if not k.startswith(prefix)})
+    model.set_coding_tables({k: v for k, v in state.items() if k.startswith(prefix)})
     return model.eval()
