@@ -80,3 +80,14 @@ def test_bad_pmfs_are_rejected():
         coding.pmf_to_cdf_table(np.array([[0.5, 0.5]]), np.array([3]), np.array([0]))
     with pytest.raises(ValueError, match="symbols cannot be quantized"):
         coding.pmf_to_cdf_table(np.full((1, 300), 1 / 300), np.array([300]), np.array([0]), precision=8)
+
+
+def test_shipped_gaussian_table_matches_its_formula():
+    """The shipped integer table is what the formulas give on this machine (it is stored so that
+    machines whose erfc differs in the last bits still code with the same integers)."""
+    from fastcodec.entropy.gaussian_tables import gaussian_cdf_table, scale_table, shipped_gaussian_table
+
+    scales, table = shipped_gaussian_table()
+    assert np.array_equal(scales, scale_table().astype(np.float32))
+    assert table == gaussian_cdf_table(scale_table())
+    assert table.num_tables == 64 and table.precision == 16

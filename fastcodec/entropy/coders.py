@@ -11,13 +11,13 @@ import numpy as np
 import torch
 
 from fastcodec import coding
-from fastcodec.entropy.gaussian_tables import gaussian_cdf_table, scale_table
+from fastcodec.entropy.gaussian_tables import shipped_gaussian_table
 
 
 @functools.lru_cache(maxsize=1)
 def _gaussian_table():
-    scales = scale_table()
-    return torch.tensor(scales, dtype=torch.float32), gaussian_cdf_table(scales)
+    scales, table = shipped_gaussian_table()
+    return torch.from_numpy(scales.copy()), table
 
 
 def scale_indexes(scales):

@@ -5,6 +5,8 @@ table scale nearest above s; row k holds the pmf of round(N(0, scales[k])) over
 [-c_k, c_k], c_k = ceil(scales[k] * Phi^-1(1 - tail_mass / 2)), plus the escape.
 """
 import math
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -63,3 +65,34 @@ def scale_indexes(stds, scales):
     """Index of the smallest table scale >= each std (the last one for larger stds), int32."""
     idx = np.searchsorted(np.asarray(scales), np.asarray(stds, dtype=np.float64), side="left")
     return np.minimum(idx, len(scales) - 1).astype(np.int32)
+
+
+SHIPPED = Path(__file__).resolve().parent / "data" / "gaussian_v1.npz"
+
+
+def save_table(table, scales, path=SHIPPED):
+    """Stores a table compactly: each row's frequencies (uint16, the cdf's differences)."""
+    lengths = table.lengths.astype(np.int64)
+    freqs = np.concatenate([np.diff(table.cdfs[t, :lengths[t]]) for t in range(table.num_tables)])
+    np.savez_compressed(path, freqs=freqs.astype(np.uint16), lengths=table.lengths, offsets=table.offsets,
+                        scales=np.asarray(scales, dtype=np.float32), precision=np.int32(table.precision))
+
+
+@lru_cache(maxsize=1)
+def shipped_gaussian_table():
+    """(scales float32 [K], CdfTable) of the Gaussian conditional, as shipped (format version 1).
+    Integers computed once from the formulas above and stored, so every machine codes y with the
+    same table whatever its libm does in the last bits of erfc."""
+    from fastcodec.coding import CdfTable
+
+    with np.load(SHIPPED) as f:
+        freqs, lengths, offsets = f["freqs"].astype(np.int64), f["lengths"], f["offsets"]
+        scales, precision = f["scales"], int(f["precision"])
+    width = int(lengths.max())
+    cdfs = np.full((len(lengths), width), 1 << precision, dtype=np.int32)
+    pos = 0
+    for t, n in enumerate(lengths.tolist()):
+        cdfs[t, 0] = 0
+        cdfs[t, 1:n] = np.cumsum(freqs[pos:pos + n - 1])
+        pos += n - 1
+    return scales, CdfTable(cdfs, lengths.astype(np.int32), offsets.astype(np.int32), precision)
