@@ -163,3 +163,22 @@ def test_shipped_weights_fit_the_size_budget():
 
     total = sum(p.stat().st_size for p in WEIGHTS_DIR.glob("*.safetensors")) if WEIGHTS_DIR.exists() else 0
     assert total <= 40 * 1024 * 1024
+
+
+def test_thread_count_does_not_change_decoding(tiny):
+    """A blob made with one torch thread decodes identically with two, and the other way round
+    (the prior path must not depend on how the work is split)."""
+    im = image(80, 112, seed=3)
+    before = torch.get_num_threads()
+    try:
+        blobs, decoded = {}, {}
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            blobs[threads] = fastcodec.load(tiny, quality=6).encode(im)
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            decoded[threads] = [fastcodec.decode(b, model=tiny) for b in blobs.values()]
+        for a, b in zip(decoded[1], decoded[2]):
+            np.testing.assert_array_equal(a, b)
+    finally:
+        torch.set_num_threads(before)
