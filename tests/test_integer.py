@@ -45,7 +45,7 @@ def naive_accumulate(layer, a):
 @pytest.mark.parametrize("make", [lambda: conv(6, 5, 3, 1), lambda: conv(6, 5, 5, 2), lambda: deconv(6, 5, 5, 2)])
 def test_accumulator_is_exact(make):
     torch.manual_seed(0)
-    layer = IntLayer(make(), in_frac=4, out_frac=6, act_max_abs=1.0)
+    layer = IntLayer(make(), in_frac=4, out_frac=6)
     a = torch.randint(-(2 ** 15) + 1, 2 ** 15, (2, 6, 5, 7))
     got = layer.accumulate(a).to(torch.int64).numpy()
     assert (got.astype(object) == naive_accumulate(layer, a)).all()

@@ -56,3 +56,22 @@ def test_exported_weights_carry_integer_coding_tables(tmp_path):
     recomputed = build("mbt2018-mean", N=8, M=12)
     recomputed.load_state_dict({k: v for k, v in loaded.state_dict().items()})
     assert recomputed.factorized_coder().table == loaded.factorized_coder().table
+
+
+def test_integer_prior_is_shipped_and_used(tmp_path):
+    torch.manual_seed(0)
+    model = build("mbt2018-mean", N=8, M=12).eval()
+    with torch.no_grad():
+        model.gains.log_gain.add_(2.0)
+    x = torch.rand(1, 3, 64, 64)
+    zs = [torch.round(model.h_a(model.analyze(model.pad(x), torch.tensor([q])))) for q in (0, 7)]
+    export(model, "intprior", 1, zoo_dir=tmp_path, calibration_z=zs)
+    loaded = zoo.load_model(tmp_path / "weights" / "intprior.safetensors")
+    assert loaded.int_h_s is not None and not any(k.startswith("int_h_s") for k in loaded.state_dict())
+    z = zs[1]
+    out = loaded.prior(z)
+    frac = loaded.int_h_s.out_frac
+    assert torch.equal(out * 2.0 ** frac, torch.round(out * 2.0 ** frac))  # exact fixed point
+    assert float((out - loaded.h_s(z)).norm() / loaded.h_s(z).norm()) < 0.02
+    c = loaded.compress(x, 7)
+    assert loaded.decompress(c["strings"], c["latent"], c["size"], 7).shape == x.shape

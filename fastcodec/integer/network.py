@@ -34,7 +34,7 @@ def _round_shift(x, sh):
 class IntLayer(nn.Module):
     """One frozen convolution (or transposed convolution) with integer weights and requantization."""
 
-    def __init__(self, conv, in_frac, out_frac, act_max_abs):
+    def __init__(self, conv, in_frac, out_frac):
         super().__init__()
         self.transposed = isinstance(conv, nn.ConvTranspose2d)
         self.stride, self.padding = conv.stride, conv.padding
@@ -55,9 +55,12 @@ class IntLayer(nn.Module):
         if float(self.bias_q.abs().max()) >= 2.0 ** 52:
             raise ValueError("bias too large for exact float64 accumulation")
         # requantize acc * 2^-acc_frac -> a' * 2^-out_frac: a' = acc >> (acc_frac - out_frac), rounded
-        self.out_frac = int(out_frac)
         self.register_buffer("shift", (acc_frac - out_frac).to(torch.int64))
-        self.act_max = float(act_max_abs)
+        self.register_buffer("out_frac_t", torch.tensor(int(out_frac)))
+
+    @property
+    def out_frac(self):
+        return int(self.out_frac_t)
 
     def accumulate(self, a):
         """Exact integer accumulator (float64 holding integers)."""
@@ -101,7 +104,15 @@ class IntSequential(nn.Module):
     def __init__(self, layers, in_frac, out_frac):
         super().__init__()
         self.layers = nn.ModuleList(layers)
-        self.in_frac, self.out_frac = int(in_frac), int(out_frac)
+        self.register_buffer("fracs", torch.tensor([int(in_frac), int(out_frac)]))
+
+    @property
+    def in_frac(self):
+        return int(self.fracs[0])
+
+    @property
+    def out_frac(self):
+        return int(self.fracs[1])
 
     def forward_int(self, a):
         for layer in self.layers:
@@ -127,7 +138,7 @@ def freeze_sequential(seq, calibration_inputs, in_frac=0, headroom=2.0):
             mod.float()
             peak = max(float(o.abs().max()) for o in outs) * headroom
             out_frac = int(math.floor(math.log2((2 ** ACT_BITS - 1) / max(peak, 1e-9))))
-            layers.append(IntLayer(mod, frac, out_frac, peak))
+            layers.append(IntLayer(mod, frac, out_frac))
             frac, acts = out_frac, outs
         elif isinstance(mod, nn.LeakyReLU):
             layers.append(IntLeakyReLU(mod.negative_slope))

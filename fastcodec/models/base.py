@@ -62,13 +62,58 @@ class LearnedCodec(nn.Module):
     def device(self):
         return self.g_a[0].weight.device
 
+    @property
+    def int_h_s(self):
+        """The frozen integer h_s (fastcodec.integer) when the weights carry one: then the prior
+        path gives the same integers on every machine; else None and the float h_s is used (same
+        machine kind only). Kept outside the module tree: it is not part of state_dict()."""
+        return self.__dict__.get("_int_h_s")
+
+    def _set_int_h_s(self, value):
+        # not via setattr: nn.Module would register it as a submodule (and in state_dict())
+        self.__dict__["_int_h_s"] = value
+
     def prior(self, z_hat):
         """h_s of the decoded side latent: THE computation that picks the tables of y, run
-        identically by encoder and decoder. Its input is put in one canonical form (float32,
-        contiguous NCHW), since convolution results depend on the memory layout in the last bits
-        and the encoder's z comes out of channels_last transforms while the decoder's is built
-        from decoded integers."""
+        identically by encoder and decoder. With a frozen integer h_s the result is exact fixed
+        point (bit-identical everywhere). The float fallback gets its input in one canonical form
+        (float32, contiguous NCHW), since convolution results depend on the memory layout in the
+        last bits and the encoder's z comes out of channels_last transforms while the decoder's is
+        built from decoded integers."""
+        if self.int_h_s is not None:
+            return self.int_h_s(z_hat.to(torch.float32).cpu().contiguous()).to(z_hat.device)
         return self.h_s(z_hat.to(torch.float32).contiguous())
+
+    @torch.no_grad()
+    def freeze_prior(self, calibration_z):
+        """Freezes h_s into integer arithmetic, its fixed-point formats chosen on the given rounded
+        side latents (a list of [1, N, h, w] tensors from real images)."""
+        from fastcodec.integer import freeze_sequential
+
+        self._set_int_h_s(freeze_sequential(self.h_s.float().cpu(), [z.float().cpu() for z in calibration_z]))
+        self.h_s.to(self.device)
+        return self.int_h_s
+
+    INT_PREFIX = "int_h_s."
+
+    def integer_state(self):
+        """{name: tensor} of the frozen integer h_s, to ship with the weights."""
+        if self.int_h_s is None:
+            return {}
+        return {self.INT_PREFIX + k: v for k, v in self.int_h_s.state_dict().items()}
+
+    def set_integer_state(self, tensors):
+        """Rebuilds the frozen integer h_s from integer_state() tensors (layer formats included)."""
+        if not tensors:
+            return
+        from fastcodec.integer import freeze_sequential
+
+        # the layer structure follows h_s; the shapes and values come from the stored tensors
+        dummy = [torch.zeros(1, self.N, 2, 2)]
+        skeleton = freeze_sequential(self.h_s.float().cpu(), dummy)
+        state = {k[len(self.INT_PREFIX):]: v for k, v in tensors.items()}
+        skeleton.load_state_dict({k: v.to(skeleton.state_dict()[k].dtype) for k, v in state.items()})
+        self._set_int_h_s(skeleton)
 
     def config(self):
         """Constructor arguments that rebuild this model (stored with its weights)."""
@@ -80,6 +125,7 @@ class LearnedCodec(nn.Module):
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
         self._coders = {}
+        self._set_int_h_s(None)
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     def factorized_coder(self, bottleneck_name="entropy_bottleneck"):

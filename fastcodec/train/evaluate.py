@@ -16,7 +16,7 @@ TRADITIONAL = ("jpeg420", "webp", "jpeg2000", "avif", "heic")
 
 
 def to_tensor(im):
-    return torch.from_numpy(np.ascontiguousarray(im)).permute(2, 0, 1)[None].float() / 255.0
+    return torch.from_numpy(np.array(im, dtype=np.uint8, order="C")).permute(2, 0, 1)[None].float() / 255.0
 
 
 def to_uint8(x):

@@ -20,7 +20,7 @@ def training_record(log_path):
     return {"train": train, "val": val}
 
 
-def export(model, name, steps, log_path=None, notes="", zoo_dir=None):
+def export(model, name, steps, log_path=None, notes="", zoo_dir=None, calibration_z=None):
     """Writes the weights, the training record and the manifest entry; returns the entry.
     zoo_dir: the zoo folder (default: the package's own)."""
     from safetensors.torch import save_file
@@ -33,6 +33,9 @@ def export(model, name, steps, log_path=None, notes="", zoo_dir=None):
     rounded = type(model)(**model.config())
     rounded.load_state_dict({k: v.float() for k, v in state.items()})
     state.update({k: v.to(torch.int32).contiguous() for k, v in rounded.coding_tables().items()})
+    if calibration_z:  # freeze the prior path of the stored weights into integers
+        rounded.freeze_prior(calibration_z)
+        state.update({k: v.to(torch.int64).contiguous() for k, v in rounded.integer_state().items()})
     file = f"{name}.safetensors"
     meta = {"architecture": model.name, "config": json.dumps(model.config()), "steps": str(steps)}
     save_file(state, str(weights_dir / file), metadata=meta)
@@ -49,6 +52,7 @@ def export(model, name, steps, log_path=None, notes="", zoo_dir=None):
         "file": file,
         "sha256": sha256_file(weights_dir / file),
         "training_record": f"{name}.train.json",
+        "integer_prior": bool(calibration_z) and hasattr(model, "h_s"),
         "notes": notes,
     }
     models = json.loads(manifest_path.read_text())["models"] if manifest_path.exists() else []
@@ -57,13 +61,30 @@ def export(model, name, steps, log_path=None, notes="", zoo_dir=None):
     return entry
 
 
-def export_checkpoint(ckpt_path, arch, name, N=128, M=192, notes=""):
+@torch.no_grad()
+def calibration_latents(model, image_dir, limit=12, qualities=(0, 3, 7)):
+    """Rounded side latents z of photos (not Kodak) at a few qualities: the activation ranges
+    the integer prior is frozen for."""
+    from fastcodec.train.data import list_images, load_rgb
+
+    zs = []
+    for path in list_images(image_dir)[:limit]:
+        x = torch.from_numpy(load_rgb(path).copy()).permute(2, 0, 1)[None].float() / 255
+        x = model.pad(x)
+        for q in qualities:
+            zs.append(torch.round(model.h_a(model.analyze(x, torch.tensor([q])))).contiguous())
+    return zs
+
+
+def export_checkpoint(ckpt_path, arch, name, N=128, M=192, notes="", calibration_dir=None):
     from fastcodec.models import build
 
     state = torch.load(ckpt_path, weights_only=True)
     model = build(arch, N=N, M=M)
     model.load_state_dict(state["model"])
-    return export(model, name, state["step"], Path(ckpt_path).parent / "log.jsonl", notes=notes)
+    model.eval()
+    zs = calibration_latents(model, calibration_dir) if calibration_dir and hasattr(model, "h_a") else None
+    return export(model, name, state["step"], Path(ckpt_path).parent / "log.jsonl", notes=notes, calibration_z=zs)
 
 
 if __name__ == "__main__":
@@ -76,5 +97,7 @@ if __name__ == "__main__":
     p.add_argument("--N", type=int, default=128)
     p.add_argument("--M", type=int, default=192)
     p.add_argument("--notes", default="")
+    p.add_argument("--calibration", default=None,
+                   help="folder of photos (never Kodak) to freeze the prior path into integers with")
     a = p.parse_args()
-    print(json.dumps(export_checkpoint(a.ckpt, a.arch, a.name, a.N, a.M, a.notes), indent=2))
+    print(json.dumps(export_checkpoint(a.ckpt, a.arch, a.name, a.N, a.M, a.notes, a.calibration), indent=2))

@@ -64,7 +64,8 @@ def load_model(name_or_path):
             raise ValueError(f"unknown model {name_or_path!r}: not a shipped name ({known}) nor a file")
     arch, config, state = load_weights(path)
     model = build(arch, **config)
-    prefix = model.TABLE_PREFIX
-    model.load_state_dict({k: v for k, v in state.items() if not k.startswith(prefix)})
-    model.set_coding_tables({k: v for k, v in state.items() if k.startswith(prefix)})
+    extra = (model.TABLE_PREFIX, model.INT_PREFIX)
+    model.load_state_dict({k: v for k, v in state.items() if not k.startswith(extra)})
+    model.set_coding_tables({k: v for k, v in state.items() if k.startswith(model.TABLE_PREFIX)})
+    model.set_integer_state({k: v for k, v in state.items() if k.startswith(model.INT_PREFIX)})
     return model.eval()
