@@ -160,6 +160,16 @@ def _kernel(name):
 
 
 
+def _run(name, args, P, C, batch, on_gpu, mode):
+    """Launches the forward or backward kernel: autotuned on a GPU, fixed blocks in the interpreter."""
+    if on_gpu:
+        _kernel(name)[lambda m: (triton.cdiv(P, m["BLOCK_P"]), batch)](*args, MODE=mode, BLOCK_C=_block_c(C))
+    else:
+        bp = _block_p(C)
+        base = {"fwd": _gdn_fwd, "bwd": _gdn_bwd}[name]
+        base[(triton.cdiv(P, bp), batch)](*args, MODE=mode, BLOCK_P=bp, BLOCK_C=_block_c(C))
+
+
 def _mode(inverse, simplified):
     return int(inverse) + 2 * int(simplified)
 
@@ -170,14 +180,8 @@ def gdn_forward(x, beta, gamma, inverse=False, simplified=False):
     y = torch.empty_like(x)
     P, sb, sc, sp = _layout(x)
     C = x.shape[1]
-    args = (x, y, beta.float().contiguous(), gamma.float().contiguous(), P, C, sb, sc, sp)
-    if x.is_cuda:
-        _kernel("fwd")[lambda m: (triton.cdiv(P, m["BLOCK_P"]), x.shape[0])](
-            *args, MODE=_mode(inverse, simplified), BLOCK_C=_block_c(C))
-    else:
-        bp = _block_p(C)
-        _gdn_fwd[(triton.cdiv(P, bp), x.shape[0])](*args, MODE=_mode(inverse, simplified), BLOCK_P=bp,
-                                                  BLOCK_C=_block_c(C))
+    _run("fwd", (x, y, beta.float().contiguous(), gamma.float().contiguous(), P, C, sb, sc, sp),
+         P, C, x.shape[0], x.is_cuda, _mode(inverse, simplified))
     return y
 
 
@@ -191,14 +195,8 @@ def gdn_backward(x, dy, beta, gamma, inverse=False, simplified=False):
     dbeta = torch.zeros(C, device=x.device, dtype=torch.float32)
     dgamma = torch.zeros(C, C, device=x.device, dtype=torch.float32)
     P, sb, sc, sp = _layout(x)
-    args = (x, dy, dx, beta.float().contiguous(), gamma.float().contiguous(), dbeta, dgamma, P, C, sb, sc, sp)
-    if x.is_cuda:
-        _kernel("bwd")[lambda m: (triton.cdiv(P, m["BLOCK_P"]), x.shape[0])](
-            *args, MODE=_mode(inverse, simplified), BLOCK_C=_block_c(C))
-    else:
-        bp = _block_p(C)
-        _gdn_bwd[(triton.cdiv(P, bp), x.shape[0])](*args, MODE=_mode(inverse, simplified), BLOCK_P=bp,
-                                                  BLOCK_C=_block_c(C))
+    _run("bwd", (x, dy, dx, beta.float().contiguous(), gamma.float().contiguous(), dbeta, dgamma, P, C, sb, sc, sp),
+         P, C, x.shape[0], x.is_cuda, _mode(inverse, simplified))
     return dx, dbeta, dgamma
 
 

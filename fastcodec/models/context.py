@@ -5,9 +5,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from fastcodec.entropy.factorized import EntropyBottleneck
-from fastcodec.models.base import LearnedCodec
-from fastcodec.models.transforms import analysis, hyper_analysis, mean_scale_hyper_synthesis, synthesis
+from fastcodec.models.mbt2018_mean import MeanScaleHyperprior
 
 
 def entropy_parameters(m):
@@ -16,14 +14,12 @@ def entropy_parameters(m):
                          nn.Conv2d(m * 8 // 3, m * 6 // 3, 1))
 
 
-class ContextModelBase(LearnedCodec):
+class ContextModelBase(MeanScaleHyperprior):
+    """The mean-scale hyperprior (same transforms and tensor names) plus a context prediction and
+    the entropy-parameter network that merges it with the hyperprior's output."""
+
     def __init__(self, N, M, context_prediction, eb_filters=(3, 3, 3)):
-        super().__init__(N, M)
-        self.g_a = analysis(N, M)
-        self.g_s = synthesis(N, M)
-        self.h_a = hyper_analysis(N, M)
-        self.h_s = mean_scale_hyper_synthesis(N, M)
-        self.entropy_bottleneck = EntropyBottleneck(N, filters=eb_filters)
+        super().__init__(N, M, eb_filters)
         self.context_prediction = context_prediction
         self.entropy_parameters = entropy_parameters(M)
 

@@ -7,10 +7,9 @@ import torch
 
 from fastcodec import coding
 from fastcodec.entropy.coders import GaussianCoder, scale_indexes
-from fastcodec.entropy.gaussian import gaussian_likelihood
 from fastcodec.layers import CheckerboardConv2d, anchor_mask
 from fastcodec.models.context import ContextModelBase, as_int32, gather
-from fastcodec.models.transforms import noisy, round_ste, run_autocast, run_mixed
+from fastcodec.models.transforms import round_ste, run_autocast, run_mixed
 
 
 class CheckerboardContext(ContextModelBase):
@@ -23,22 +22,14 @@ class CheckerboardContext(ContextModelBase):
         return run_mixed(self.entropy_parameters, torch.cat([params, ctx], 1), autocast).chunk(2, 1)
 
     def forward(self, x, q, autocast=False):
-        y = run_mixed(self.g_a, x, autocast) * self.gains.gain(q)
-        z = run_mixed(self.h_a, y, autocast)
-        z_t = noisy(z) if self.training else torch.round(z)
-        z_lik = self.entropy_bottleneck.likelihood(z_t)
-        params = run_mixed(self.h_s, z_t, autocast)
+        y, z_lik, params = self._forward_hyper(x, q, autocast)
         anchors = anchor_mask(y.shape[2], y.shape[3], y.device)
         s_a, m_a = self._params(params, torch.zeros_like(params), autocast)
         y_hat_a = (round_ste(y - m_a) + m_a) * anchors
         ctx = run_autocast(self.context_prediction, y_hat_a, autocast)
         s_n, m_n = self._params(params, ctx, autocast)
         scales, means = torch.where(anchors, s_a, s_n), torch.where(anchors, m_a, m_n)
-        y_rate = noisy(y) if self.training else torch.round(y - means) + means
-        y_lik = gaussian_likelihood(y_rate, scales, means)
-        y_hat = round_ste(y - means) + means
-        x_hat = run_autocast(self.g_s, y_hat * self.gains.inv_gain(q), autocast)
-        return {"x_hat": x_hat, "likelihoods": {"y": y_lik, "z": z_lik}}
+        return self._forward_output(y, scales, means, z_lik, q, autocast)
 
     def _compress(self, x, q):
         y, z_string, params = self._hyper(x, q)

@@ -12,10 +12,9 @@ import torch
 
 from fastcodec import coding
 from fastcodec.entropy.coders import GaussianCoder, scale_indexes
-from fastcodec.entropy.gaussian import gaussian_likelihood
 from fastcodec.layers import MaskedConv2d
 from fastcodec.models.context import ContextModelBase, as_int32
-from fastcodec.models.transforms import noisy, round_ste, run_autocast, run_mixed
+from fastcodec.models.transforms import round_ste, run_autocast, run_mixed
 
 
 class JointAutoregressiveHierarchicalPriors(ContextModelBase):
@@ -25,18 +24,10 @@ class JointAutoregressiveHierarchicalPriors(ContextModelBase):
         super().__init__(N, M, MaskedConv2d(M, 2 * M, 5, "A"), eb_filters)
 
     def forward(self, x, q, autocast=False):
-        y = run_mixed(self.g_a, x, autocast) * self.gains.gain(q)
-        z = run_mixed(self.h_a, y, autocast)
-        z_t = noisy(z) if self.training else torch.round(z)
-        z_lik = self.entropy_bottleneck.likelihood(z_t)
-        params = run_mixed(self.h_s, z_t, autocast)
+        y, z_lik, params = self._forward_hyper(x, q, autocast)
         ctx = run_autocast(self.context_prediction, round_ste(y), autocast)
         scales, means = run_mixed(self.entropy_parameters, torch.cat([params, ctx], 1), autocast).chunk(2, 1)
-        y_rate = noisy(y) if self.training else torch.round(y - means) + means
-        y_lik = gaussian_likelihood(y_rate, scales, means)
-        y_hat = round_ste(y - means) + means
-        x_hat = run_autocast(self.g_s, y_hat * self.gains.inv_gain(q), autocast)
-        return {"x_hat": x_hat, "likelihoods": {"y": y_lik, "z": z_lik}}
+        return self._forward_output(y, scales, means, z_lik, q, autocast)
 
     def _serial(self, params, step):
         """Runs the causal wavefront loop; step(scales [n, M], means [n, M], positions [n, 2]) returns

@@ -25,11 +25,19 @@ class MeanScaleHyperprior(LearnedCodec):
         """Noise for the rate, straight-through rounding around the predicted mean for the synthesis
         ("mixed" quantization, Minnen & Singh 2020). q: LongTensor [B] of 0-based qualities.
         Returns x_hat and the float32 likelihoods."""
+        y, z_lik, params = self._forward_hyper(x, q, autocast)
+        scales, means = params.chunk(2, 1)
+        return self._forward_output(y, scales, means, z_lik, q, autocast)
+
+    def _forward_hyper(self, x, q, autocast):
+        """(y, likelihoods of z, h_s output) of a training/evaluation pass."""
         y = run_mixed(self.g_a, x, autocast) * self.gains.gain(q)
         z = run_mixed(self.h_a, y, autocast)
         z_t = noisy(z) if self.training else torch.round(z)
-        z_lik = self.entropy_bottleneck.likelihood(z_t)
-        scales, means = run_mixed(self.h_s, z_t, autocast).chunk(2, 1)
+        return y, self.entropy_bottleneck.likelihood(z_t), run_mixed(self.h_s, z_t, autocast)
+
+    def _forward_output(self, y, scales, means, z_lik, q, autocast):
+        """Likelihoods of y under N(means, scales) and the reconstruction from y rounded around the means."""
         y_rate = noisy(y) if self.training else torch.round(y - means) + means
         y_lik = gaussian_likelihood(y_rate, scales, means)
         y_hat = round_ste(y - means) + means
