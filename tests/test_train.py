@@ -51,3 +51,26 @@ def test_optimizer_state_is_matched_by_name():
         assert fixed["state"][i]["exp_avg"].shape == params[n].shape
     opt = torch.optim.Adam(model.parameters())
     opt.load_state_dict(fixed)
+
+
+def test_evaluation_points_and_bd_rate():
+    from fastcodec.train.bdrate import bd_rate, bd_rate_pchip
+    from fastcodec.train.evaluate import bd_table, evaluate_model
+    from fastcodec.train.metrics import ms_ssim, psnr
+
+    rng = np.random.default_rng(0)
+    images = [("a", rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)),
+              ("b", rng.integers(0, 256, (33, 47, 3), dtype=np.uint8))]
+    torch.manual_seed(0)
+    points = evaluate_model(build("mbt2018-mean", N=8, M=12), images, qualities=(1, 8), log=lambda s: None)
+    assert [p["quality"] for p in points] == [1, 8]
+    assert all(p["bpp"] > 0 and 0 < p["ms_ssim"] <= 1 for p in points)
+    im = images[0][1]
+    assert psnr(im, im) == float("inf") and abs(ms_ssim(im, im) - 1) < 1e-6
+    # a curve needing exactly half the rate everywhere is -50 %
+    rate, quality = [0.25, 0.5, 1.0, 2.0], [28.0, 31.0, 34.0, 37.0]
+    assert abs(bd_rate(rate, quality, [r / 2 for r in rate], quality) + 50) < 1e-6
+    assert abs(bd_rate_pchip(rate, quality, [r / 2 for r in rate], quality) + 50) < 1e-6
+    table = bd_table([{"bpp": r, "psnr": q} for r, q in zip(rate, quality)],
+                     {"webp": [{"bpp": r * 2, "psnr": q} for r, q in zip(rate, quality)]})
+    assert abs(table["webp"]["pchip"] + 50) < 1e-6

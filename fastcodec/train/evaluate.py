@@ -23,11 +23,13 @@ def to_uint8(x):
     return (x[0].permute(1, 2, 0).clamp(0, 1) * 255).round().to(torch.uint8).numpy()
 
 
-def payload_bytes(compressed):
-    """Bytes of the coded latents plus a minimal header: image size (2 x 2 bytes), quality (1)
-    and one 4-byte length per string beyond the last."""
-    strings = compressed["strings"]
-    return sum(len(s) for s in strings) + 5 + 4 * (len(strings) - 1)
+def payload_bytes(compressed, quality=1):
+    """Size of the .fcx container holding these streams (header, lengths, checksum and payload):
+    the bytes a user stores."""
+    from fastcodec.bitstream import pack
+
+    h, w = compressed["size"]
+    return len(pack(b"\0\0\0\0", quality, h, w, 0, compressed["strings"]))
 
 
 @torch.no_grad()
@@ -44,7 +46,7 @@ def evaluate_model(model, images, qualities=range(1, 9), log=print):
             x_hat = model.decompress(c["strings"], c["latent"], c["size"], quality - 1)
             t2 = time.perf_counter()
             rec = to_uint8(x_hat)
-            rows.append((8 * payload_bytes(c) / (im.shape[0] * im.shape[1]), psnr(im, rec), ms_ssim(im, rec),
+            rows.append((8 * payload_bytes(c, quality) / (im.shape[0] * im.shape[1]), psnr(im, rec), ms_ssim(im, rec),
                          t1 - t0, t2 - t1))
         r = np.array(rows)
         point = {"quality": quality, "bpp": float(r[:, 0].mean()), "psnr": float(r[:, 1].mean()),
