@@ -42,10 +42,12 @@ def ms_ssim(a, b):
     """MS-SSIM of two uint8 HxWx3 arrays (data range 255), averaged over channels."""
     x = torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].float()
     y = torch.from_numpy(np.ascontiguousarray(b)).permute(2, 0, 1)[None].float()
-    win = _gaussian_window()
     weights = torch.tensor(MS_SSIM_WEIGHTS)
     values = []
     for level in range(len(MS_SSIM_WEIGHTS)):
+        # images smaller than 176 px reach the coarse scales smaller than the 11-tap window: shrink it
+        size = min(11, x.shape[2], x.shape[3])
+        win = _gaussian_window(size if size % 2 else size - 1)
         ssim, cs = _ssim_terms(x, y, win)
         values.append(torch.relu(cs) if level < len(MS_SSIM_WEIGHTS) - 1 else torch.relu(ssim))
         if level < len(MS_SSIM_WEIGHTS) - 1:
