@@ -40,8 +40,8 @@ def _ssim_terms(x, y, win, data_range=255.0):
 
 def ms_ssim(a, b):
     """MS-SSIM of two uint8 HxWx3 arrays (data range 255), averaged over channels."""
-    x = torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].float()
-    y = torch.from_numpy(np.ascontiguousarray(b)).permute(2, 0, 1)[None].float()
+    x = torch.from_numpy(np.array(a, dtype=np.float32)).permute(2, 0, 1)[None]
+    y = torch.from_numpy(np.array(b, dtype=np.float32)).permute(2, 0, 1)[None]
     weights = torch.tensor(MS_SSIM_WEIGHTS)
     values = []
     for level in range(len(MS_SSIM_WEIGHTS)):
