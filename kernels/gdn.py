@@ -5,7 +5,9 @@ as one Triton pass over the activations, forward and backward.
     y = x * g(n)                 g = n^-1/2 (GDN), n^1/2 (IGDN), 1/n (simplified GDN), n (simplified IGDN)
 
 A program takes BLOCK_P pixels of one image with all channels (padded to a power of two) and does
-the channel mixing as one matrix product, so x is read once and y written once. Works on NCHW and
+the channel mixing as matrix products over BLOCK_K input channels at a time (so at most a
+[BLOCK_K, BLOCK_C] slice of gamma is held: 32 KB for 256 channels), re-reading those channels of x
+from cache; y is written once. Works on NCHW and
 channels_last alike: the kernel takes the channel stride and the pixel stride. Sizes that vary with
 the image (pixel count, strides) are not specialized, so a new image size does not recompile.
 
@@ -61,61 +63,82 @@ def _f_prime(x, MODE: tl.constexpr):
 
 
 @triton.jit
-def _load_tile(ptr, b, p0, P, C, stride_b, stride_c, stride_p, BLOCK_P: tl.constexpr, BLOCK_C: tl.constexpr):
+def _tile_addr(b, p0, c0, P, C, stride_b, stride_c, stride_p, BLOCK_P: tl.constexpr, BLOCK: tl.constexpr):
     offs_p = p0 + tl.arange(0, BLOCK_P)
-    offs_c = tl.arange(0, BLOCK_C)
+    offs_c = c0 + tl.arange(0, BLOCK)
     mask = (offs_p[:, None] < P) & (offs_c[None, :] < C)
-    addr = b * stride_b + offs_p[:, None] * stride_p + offs_c[None, :] * stride_c
-    return addr, mask, tl.load(ptr + addr, mask=mask, other=0.0).to(tl.float32)
+    return b * stride_b + offs_p[:, None] * stride_p + offs_c[None, :] * stride_c, mask
 
 
 @triton.jit
-def _mix(a, gamma_ptr, C, transpose: tl.constexpr, BLOCK_C: tl.constexpr):
-    """a [P, C] @ gamma^T (transpose=True: out_i = sum_j gamma_ij a_j) or a @ gamma. float32 operands
-    whatever the activation dtype (tensor cores take them as TF32 on GPUs): the normalization is
-    where bf16 would lose most."""
+def _norm(x_ptr, beta_ptr, gamma_ptr, b, p0, P, C, stride_b, stride_c, stride_p, MODE: tl.constexpr,
+          BLOCK_P: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_K: tl.constexpr):
+    """n[p, i] = beta_i + sum_j gamma_ij f(x[p, j]), accumulated over BLOCK_K input channels at a
+    time (x re-read from memory per block) so only [BLOCK_K, BLOCK_C] of gamma is held at once."""
     offs_i = tl.arange(0, BLOCK_C)
-    offs_j = tl.arange(0, BLOCK_C)
-    m = (offs_i[:, None] < C) & (offs_j[None, :] < C)
-    if transpose:   # w[j, i] = gamma[i, j]  -> a @ w gives sum_j gamma_ij a_j
-        w = tl.load(gamma_ptr + offs_j[None, :] * C + offs_i[:, None], mask=m, other=0.0)
-    else:           # w[i, j] = gamma[i, j]  -> a @ w gives sum_i a_i gamma_ij
-        w = tl.load(gamma_ptr + offs_i[:, None] * C + offs_j[None, :], mask=m, other=0.0)
-    return tl.dot(a, w.to(tl.float32), out_dtype=tl.float32)
+    n = tl.zeros((BLOCK_P, BLOCK_C), dtype=tl.float32)
+    for k0 in range(0, C, BLOCK_K):
+        addr, mask = _tile_addr(b, p0, k0, P, C, stride_b, stride_c, stride_p, BLOCK_P, BLOCK_K)
+        xk = tl.load(x_ptr + addr, mask=mask, other=0.0).to(tl.float32)
+        offs_k = k0 + tl.arange(0, BLOCK_K)
+        gmask = (offs_k[:, None] < C) & (offs_i[None, :] < C)
+        g_t = tl.load(gamma_ptr + offs_i[None, :] * C + offs_k[:, None], mask=gmask, other=0.0)  # [k, i] = gamma[i, k]
+        n += tl.dot(_f(xk, MODE), g_t, out_dtype=tl.float32)
+    beta = tl.load(beta_ptr + offs_i, mask=offs_i < C, other=1.0)
+    return n + beta[None, :]
 
 
 @triton.jit(do_not_specialize=["P", "stride_b", "stride_c", "stride_p"])
 def _gdn_fwd(x_ptr, y_ptr, beta_ptr, gamma_ptr, P, C, stride_b, stride_c, stride_p,
-             MODE: tl.constexpr, BLOCK_P: tl.constexpr, BLOCK_C: tl.constexpr):
+             MODE: tl.constexpr, BLOCK_P: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_K: tl.constexpr):
     b = tl.program_id(1)
     p0 = tl.program_id(0) * BLOCK_P
-    addr, mask, x = _load_tile(x_ptr, b, p0, P, C, stride_b, stride_c, stride_p, BLOCK_P, BLOCK_C)
-    offs_c = tl.arange(0, BLOCK_C)
-    beta = tl.load(beta_ptr + offs_c, mask=offs_c < C, other=1.0)
-    n = _mix(_f(x, MODE), gamma_ptr, C, True, BLOCK_C) + beta[None, :]
-    y = x * _g(n, MODE)
-    tl.store(y_ptr + addr, y.to(y_ptr.dtype.element_ty), mask=mask)
+    n = _norm(x_ptr, beta_ptr, gamma_ptr, b, p0, P, C, stride_b, stride_c, stride_p, MODE, BLOCK_P, BLOCK_C, BLOCK_K)
+    addr, mask = _tile_addr(b, p0, 0, P, C, stride_b, stride_c, stride_p, BLOCK_P, BLOCK_C)
+    x = tl.load(x_ptr + addr, mask=mask, other=0.0).to(tl.float32)
+    tl.store(y_ptr + addr, (x * _g(n, MODE)).to(y_ptr.dtype.element_ty), mask=mask)
 
 
 @triton.jit(do_not_specialize=["P", "stride_b", "stride_c", "stride_p"])
-def _gdn_bwd(x_ptr, dy_ptr, dx_ptr, beta_ptr, gamma_ptr, dbeta_ptr, dgamma_ptr, P, C, stride_b, stride_c, stride_p,
-             MODE: tl.constexpr, BLOCK_P: tl.constexpr, BLOCK_C: tl.constexpr):
+def _gdn_bwd(x_ptr, dy_ptr, dx_ptr, u_ptr, beta_ptr, gamma_ptr, dbeta_ptr, dgamma_ptr, P, C,
+             stride_b, stride_c, stride_p,
+             MODE: tl.constexpr, BLOCK_P: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_K: tl.constexpr):
+    """u = dy x g'(n) goes through a float32 scratch tensor (u_ptr, laid out like x) so that the
+    products with gamma can be taken BLOCK_K channels at a time."""
     b = tl.program_id(1)
     p0 = tl.program_id(0) * BLOCK_P
-    addr, mask, x = _load_tile(x_ptr, b, p0, P, C, stride_b, stride_c, stride_p, BLOCK_P, BLOCK_C)
+    n = _norm(x_ptr, beta_ptr, gamma_ptr, b, p0, P, C, stride_b, stride_c, stride_p, MODE, BLOCK_P, BLOCK_C, BLOCK_K)
+    addr, mask = _tile_addr(b, p0, 0, P, C, stride_b, stride_c, stride_p, BLOCK_P, BLOCK_C)
+    x = tl.load(x_ptr + addr, mask=mask, other=0.0).to(tl.float32)
     dy = tl.load(dy_ptr + addr, mask=mask, other=0.0).to(tl.float32)
-    offs_c = tl.arange(0, BLOCK_C)
-    beta = tl.load(beta_ptr + offs_c, mask=offs_c < C, other=1.0)
-    fx = _f(x, MODE)
-    n = _mix(fx, gamma_ptr, C, True, BLOCK_C) + beta[None, :]
     u = tl.where(mask, dy * x * _g_prime(n, MODE), 0.0)
-    dx = dy * _g(n, MODE) + _f_prime(x, MODE) * _mix(u, gamma_ptr, C, False, BLOCK_C)
-    tl.store(dx_ptr + addr, dx.to(dx_ptr.dtype.element_ty), mask=mask)
+    tl.store(u_ptr + addr, u, mask=mask)
+    offs_c = tl.arange(0, BLOCK_C)
     tl.atomic_add(dbeta_ptr + offs_c, tl.sum(u, axis=0), mask=offs_c < C)
-    dgamma = tl.dot(tl.trans(u), fx, out_dtype=tl.float32)  # [C, C]: sum_p u_i f(x_k)
-    offs_i = tl.arange(0, BLOCK_C)
-    gmask = (offs_i[:, None] < C) & (offs_c[None, :] < C)
-    tl.atomic_add(dgamma_ptr + offs_i[:, None] * C + offs_c[None, :], dgamma, mask=gmask)
+    tl.debug_barrier()  # u of this tile is in memory for every thread of the program
+    # mix[p, j] = sum_i u[p, i] gamma_ij, over blocks of i
+    mix = tl.zeros((BLOCK_P, BLOCK_C), dtype=tl.float32)
+    for i0 in range(0, C, BLOCK_K):
+        ua, um = _tile_addr(b, p0, i0, P, C, stride_b, stride_c, stride_p, BLOCK_P, BLOCK_K)
+        ui = tl.load(u_ptr + ua, mask=um, other=0.0)
+        offs_i = i0 + tl.arange(0, BLOCK_K)
+        g = tl.load(gamma_ptr + offs_i[:, None] * C + offs_c[None, :],
+                    mask=(offs_i[:, None] < C) & (offs_c[None, :] < C), other=0.0)
+        mix += tl.dot(ui, g, out_dtype=tl.float32)
+    dx = dy * _g(n, MODE) + _f_prime(x, MODE) * mix
+    tl.store(dx_ptr + addr, dx.to(dx_ptr.dtype.element_ty), mask=mask)
+    # dgamma[i, k] += sum_p u[p, i] f(x[p, k]), one [BLOCK_K, BLOCK_K] tile at a time
+    for i0 in range(0, C, BLOCK_K):
+        ua, um = _tile_addr(b, p0, i0, P, C, stride_b, stride_c, stride_p, BLOCK_P, BLOCK_K)
+        ui = tl.load(u_ptr + ua, mask=um, other=0.0)
+        offs_i = i0 + tl.arange(0, BLOCK_K)
+        for k0 in range(0, C, BLOCK_K):
+            xa, xm = _tile_addr(b, p0, k0, P, C, stride_b, stride_c, stride_p, BLOCK_P, BLOCK_K)
+            fk = _f(tl.load(x_ptr + xa, mask=xm, other=0.0).to(tl.float32), MODE)
+            tile = tl.dot(tl.trans(ui), fk, out_dtype=tl.float32)
+            offs_k = k0 + tl.arange(0, BLOCK_K)
+            tl.atomic_add(dgamma_ptr + offs_i[:, None] * C + offs_k[None, :], tile,
+                          mask=(offs_i[:, None] < C) & (offs_k[None, :] < C))
 
 
 def _layout(x):
@@ -137,10 +160,13 @@ def _block_p(c):
     return 64 if c <= 128 else 32 if c <= 256 else 16
 
 
+BLOCK_K = 32  # channels of gamma per tl.dot: at most [32, BLOCK_C] of it is held at once
+
+
 def _prune(configs, named_args, **kwargs):
-    """Drop tiles too large for the registers: BLOCK_P * BLOCK_C <= 16384."""
+    """Drop tiles too large for the registers: BLOCK_P * BLOCK_C <= 8192."""
     c = _block_c(named_args["C"])
-    return [cfg for cfg in configs if cfg.kwargs["BLOCK_P"] * c <= 16384] or configs[:1]
+    return [cfg for cfg in configs if cfg.kwargs["BLOCK_P"] * c <= 8192] or configs[:1]
 
 
 _CONFIGS = [triton.Config({"BLOCK_P": bp}, num_warps=nw) for bp in (16, 32, 64, 128) for nw in (4, 8)]
@@ -153,7 +179,7 @@ def _kernel(name):
     with _block_p. Both run the same kernel body."""
     base = {"fwd": _gdn_fwd, "bwd": _gdn_bwd}[name]
     if name not in _tuned:
-        reset = ["dbeta_ptr", "dgamma_ptr"] if name == "bwd" else None
+        reset = ["dbeta_ptr", "dgamma_ptr"] if name == "bwd" else None  # tuning runs accumulate
         _tuned[name] = triton.autotune(_CONFIGS, key=["C"], prune_configs_by={"early_config_prune": _prune},
                                        reset_to_zero=reset)(base)
     return _tuned[name]
@@ -162,12 +188,14 @@ def _kernel(name):
 
 def _run(name, args, P, C, batch, on_gpu, mode):
     """Launches the forward or backward kernel: autotuned on a GPU, fixed blocks in the interpreter."""
+    block_k = min(BLOCK_K, _block_c(C))
     if on_gpu:
-        _kernel(name)[lambda m: (triton.cdiv(P, m["BLOCK_P"]), batch)](*args, MODE=mode, BLOCK_C=_block_c(C))
+        _kernel(name)[lambda m: (triton.cdiv(P, m["BLOCK_P"]), batch)](*args, MODE=mode, BLOCK_C=_block_c(C),
+                                                                       BLOCK_K=block_k)
     else:
         bp = _block_p(C)
         base = {"fwd": _gdn_fwd, "bwd": _gdn_bwd}[name]
-        base[(triton.cdiv(P, bp), batch)](*args, MODE=mode, BLOCK_P=bp, BLOCK_C=_block_c(C))
+        base[(triton.cdiv(P, bp), batch)](*args, MODE=mode, BLOCK_P=bp, BLOCK_C=_block_c(C), BLOCK_K=block_k)
 
 
 def _mode(inverse, simplified):
@@ -195,7 +223,8 @@ def gdn_backward(x, dy, beta, gamma, inverse=False, simplified=False):
     dbeta = torch.zeros(C, device=x.device, dtype=torch.float32)
     dgamma = torch.zeros(C, C, device=x.device, dtype=torch.float32)
     P, sb, sc, sp = _layout(x)
-    _run("bwd", (x, dy, dx, beta.float().contiguous(), gamma.float().contiguous(), dbeta, dgamma, P, C, sb, sc, sp),
+    u = torch.empty_like(x, dtype=torch.float32)  # scratch, same layout as x
+    _run("bwd", (x, dy, dx, u, beta.float().contiguous(), gamma.float().contiguous(), dbeta, dgamma, P, C, sb, sc, sp),
          P, C, x.shape[0], x.is_cuda, _mode(inverse, simplified))
     return dx, dbeta, dgamma
 
