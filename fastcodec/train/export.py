@@ -35,7 +35,9 @@ def export(model, name, steps, log_path=None, notes="", zoo_dir=None, calibratio
     state.update({k: v.to(torch.int32).contiguous() for k, v in rounded.coding_tables().items()})
     if calibration_z:  # freeze the prior path of the stored weights into integers
         rounded.freeze_prior(calibration_z)
-        state.update({k: v.to(torch.int64).contiguous() for k, v in rounded.integer_state().items()})
+        # weights fit int16 (|Wq| < 2^15); biases and shifts need int64
+        state.update({k: v.to(torch.int16 if k.endswith("weight_q") else torch.int64).contiguous()
+                      for k, v in rounded.integer_state().items()})
     file = f"{name}.safetensors"
     meta = {"architecture": model.name, "config": json.dumps(model.config()), "steps": str(steps)}
     save_file(state, str(weights_dir / file), metadata=meta)
