@@ -12,6 +12,11 @@ import fastcodec  # noqa: E402
 GOLDEN = Path(__file__).resolve().parent / "golden"
 WEIGHTS = str(GOLDEN / "zoo" / "weights" / "golden-tiny.safetensors")
 EXPECTED = np.load(GOLDEN / "decoded_v1.npz")
+MODEL_OF = {"mbt2018_q6": "golden-tiny-mbt2018", "checkerboard_q2": "golden-tiny-checkerboard"}
+
+
+def weights_of(case):
+    return str(GOLDEN / "zoo" / "weights" / f"{MODEL_OF.get(case, 'golden-tiny')}.safetensors")
 
 
 @pytest.fixture(autouse=True)
@@ -27,7 +32,7 @@ def test_golden_blob_decodes(name):
     blob = (GOLDEN / f"{name}.fcx").read_bytes()
     header = fastcodec.bitstream.read_header(blob)
     assert header.version == 1
-    out = fastcodec.decode(blob, model=WEIGHTS)
+    out = fastcodec.decode(blob, model=weights_of(name))
     expected = EXPECTED[name]
     assert out.shape == expected.shape and out.dtype == np.uint8
     # the latents decode exactly; the float synthesis may differ by one level on other CPUs

@@ -65,7 +65,7 @@ def test_integer_prior_is_shipped_and_used(tmp_path):
         model.gains.log_gain.add_(2.0)
     x = torch.rand(1, 3, 64, 64)
     zs = [torch.round(model.h_a(model.analyze(model.pad(x), torch.tensor([q])))) for q in (0, 7)]
-    export(model, "intprior", 1, zoo_dir=tmp_path, calibration_z=zs)
+    export(model, "intprior", 1, zoo_dir=tmp_path, calibration=zs)
     loaded = zoo.load_model(tmp_path / "weights" / "intprior.safetensors")
     assert loaded.int_h_s is not None and not any(k.startswith("int_h_s") for k in loaded.state_dict())
     z = zs[1]

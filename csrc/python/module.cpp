@@ -11,6 +11,7 @@
 
 #include "../cdf_table.h"
 #include "../coder.h"
+#include "../context_coding.h"
 #include "../parallel.h"
 #include "../pmf_quantize.h"
 
@@ -215,6 +216,97 @@ class StreamDecoder {
   fastcodec::RansStreamDecoder dec_;
 };
 
+// ---- integer context models (fused coding loops) ----
+
+fastcodec::IntLayer make_int_layer(const py::tuple& t) {
+  if (py::len(t) != 6) throw py::value_error("a layer is (weight, bias, shift, in_amax, amax, leaky)");
+  auto w = strict_array<int16_t>(t[0], "layer weight");
+  auto b = strict_array<int32_t>(t[1], "layer bias");
+  auto sh = strict_array<int32_t>(t[2], "layer shift");
+  if (w.ndim() != 2) throw py::value_error("layer weight must be 2-D [cout, cin]");
+  fastcodec::IntLayer l;
+  l.cout = static_cast<int32_t>(w.shape(0));
+  l.cin = static_cast<int32_t>(w.shape(1));
+  l.weight.assign(w.data(), w.data() + w.size());
+  l.bias.assign(b.data(), b.data() + b.size());
+  l.shift.assign(sh.data(), sh.data() + sh.size());
+  l.in_amax = t[3].cast<int32_t>();
+  l.amax = t[4].cast<int32_t>();
+  l.leaky = t[5].cast<int32_t>();
+  return l;
+}
+
+std::shared_ptr<fastcodec::IntContextModel> make_context_model(int M, int order, const py::handle& taps_obj,
+                                                                const py::sequence& layers, int y_frac,
+                                                                const py::handle& mean_frac_obj,
+                                                                const py::handle& thr_obj) {
+  auto taps = strict_array<int32_t>(taps_obj, "taps");
+  auto mean_frac = strict_array<int32_t>(mean_frac_obj, "mean_frac");
+  auto thr = strict_array<int32_t>(thr_obj, "thresholds");
+  if (order != 0 && order != 1) throw py::value_error("order must be 0 (wavefront) or 1 (checkerboard)");
+  if (py::len(layers) != 4) throw py::value_error("layers must be [context, params0, params1, params2]");
+  if (thr.ndim() != 2) throw py::value_error("thresholds must be 2-D [M, num_scales]");
+  auto m = std::make_shared<fastcodec::IntContextModel>();
+  m->M = M;
+  m->order = static_cast<fastcodec::ContextOrder>(order);
+  m->taps.assign(taps.data(), taps.data() + taps.size());
+  m->context = make_int_layer(layers[0].cast<py::tuple>());
+  for (int i = 0; i < 3; ++i) m->params[i] = make_int_layer(layers[i + 1].cast<py::tuple>());
+  m->y_frac = y_frac;
+  m->mean_frac.assign(mean_frac.data(), mean_frac.data() + mean_frac.size());
+  m->num_scales = static_cast<int32_t>(thr.shape(1));
+  m->thresholds.assign(thr.data(), thr.data() + thr.size());
+  Status st = m->Validate();
+  if (!st.ok()) raise_status(st);
+  return m;
+}
+
+CArray<int16_t> checked_hyper(const fastcodec::IntContextModel& m, const py::handle& hyper_obj) {
+  auto hyper = strict_array<int16_t>(hyper_obj, "hyper");
+  if (hyper.ndim() != 3 || hyper.shape(2) != 2 * m.M) throw py::value_error("hyper must be [H, W, 2M] int16");
+  return hyper;
+}
+
+py::tuple context_decode(const fastcodec::IntContextModel& m, const py::handle& hyper_obj, const CdfTable& table,
+                         const py::buffer& data) {
+  auto hyper = checked_hyper(m, hyper_obj);
+  const int32_t H = static_cast<int32_t>(hyper.shape(0)), W = static_cast<int32_t>(hyper.shape(1));
+  py::buffer_info info = data.request();
+  const Bytes bytes = byte_view(info, "data");
+  CArray<int32_t> symbols({static_cast<py::ssize_t>(H), static_cast<py::ssize_t>(W), static_cast<py::ssize_t>(m.M)});
+  CArray<int16_t> means({static_cast<py::ssize_t>(H), static_cast<py::ssize_t>(W), static_cast<py::ssize_t>(m.M)});
+  int32_t* sym = symbols.mutable_data();
+  int16_t* mean = means.mutable_data();
+  Status st;
+  {
+    py::gil_scoped_release release;
+    st = fastcodec::context_decode(m, hyper.data(), H, W, table, bytes.data, bytes.size, sym, mean);
+  }
+  if (!st.ok()) raise_status(st);
+  return py::make_tuple(symbols, means);
+}
+
+py::tuple context_encode(const fastcodec::IntContextModel& m, const py::handle& hyper_obj, const py::handle& y_obj) {
+  auto hyper = checked_hyper(m, hyper_obj);
+  auto y = strict_array<float>(y_obj, "y");
+  const int32_t H = static_cast<int32_t>(hyper.shape(0)), W = static_cast<int32_t>(hyper.shape(1));
+  if (y.ndim() != 3 || y.shape(0) != H || y.shape(1) != W || y.shape(2) != m.M)
+    throw py::value_error("y must be [H, W, M] float32 matching hyper");
+  const py::ssize_t n = static_cast<py::ssize_t>(H) * W * m.M;
+  CArray<int32_t> symbols(n), indexes(n);
+  CArray<int16_t> means({static_cast<py::ssize_t>(H), static_cast<py::ssize_t>(W), static_cast<py::ssize_t>(m.M)});
+  int32_t* sym = symbols.mutable_data();
+  int32_t* idx = indexes.mutable_data();
+  int16_t* mean = means.mutable_data();
+  Status st;
+  {
+    py::gil_scoped_release release;
+    st = fastcodec::context_encode(m, hyper.data(), H, W, y.data(), sym, idx, mean);
+  }
+  if (!st.ok()) raise_status(st);
+  return py::make_tuple(symbols, indexes, means);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -241,6 +333,11 @@ PYBIND11_MODULE(_core, m) {
   m.def("decode_batch", &decode_batch, py::arg("table"), py::arg("data"), py::arg("indexes"), py::arg("coder"),
         py::arg("threads"));
   m.def("quantize_weight_rows", &quantize_weight_rows, py::arg("weights"), py::arg("counts"), py::arg("precision"));
+  py::class_<fastcodec::IntContextModel, std::shared_ptr<fastcodec::IntContextModel>>(m, "IntContextModel")
+      .def(py::init(&make_context_model), py::arg("M"), py::arg("order"), py::arg("taps"), py::arg("layers"),
+           py::arg("y_frac"), py::arg("mean_frac"), py::arg("thresholds"));
+  m.def("context_decode", &context_decode, py::arg("model"), py::arg("hyper"), py::arg("table"), py::arg("data"));
+  m.def("context_encode", &context_encode, py::arg("model"), py::arg("hyper"), py::arg("y"));
   m.def("max_encoded_size", [](int64_t n, int64_t escapes, int coder) {
     return to_coder(coder) == Coder::kAns ? fastcodec::rans_max_size(n, escapes) : fastcodec::range_max_size(n, escapes);
   }, py::arg("n"), py::arg("escapes"), py::arg("coder"));

@@ -84,26 +84,44 @@ class LearnedCodec(nn.Module):
             return self.int_h_s(z_hat.to(torch.float32).cpu().contiguous()).to(z_hat.device)
         return self.h_s(z_hat.to(torch.float32).contiguous())
 
+    def prior_int(self, z_hat):
+        """The frozen integer h_s output as integers (int64 [1, 2M or M, H, W], int_h_s.out_frac
+        fractional bits)."""
+        ihs = self.int_h_s
+        a = torch.round(z_hat.to(torch.float64).cpu().contiguous() * 2.0 ** ihs.in_frac).to(torch.int64)
+        return ihs.forward_int(a)
+
+    @staticmethod
+    def _calibration_z(calibration):
+        """calibration: a list of z tensors or of (y, z) pairs -> the z tensors."""
+        return [c[1] if isinstance(c, (tuple, list)) else c for c in calibration]
+
     @torch.no_grad()
-    def freeze_prior(self, calibration_z):
-        """Freezes h_s into integer arithmetic, its fixed-point formats chosen on the given rounded
-        side latents (a list of [1, N, h, w] tensors from real images)."""
+    def freeze_prior(self, calibration):
+        """Freezes h_s into integer arithmetic, its fixed-point formats chosen on rounded side
+        latents of real images: a list of z [1, N, h, w] or of (y, z) pairs."""
         from fastcodec.integer import freeze_sequential
 
-        self._set_int_h_s(freeze_sequential(self.h_s.float().cpu(), [z.float().cpu() for z in calibration_z]))
+        zs = self._calibration_z(calibration)
+        self._set_int_h_s(freeze_sequential(self.h_s.float().cpu(), [z.float().cpu() for z in zs]))
         self.h_s.to(self.device)
         return self.int_h_s
 
     INT_PREFIX = "int_h_s."
+    #: name prefixes of the shipped integer-prior tensors (not part of state_dict())
+    INTEGER_PREFIXES = ("int_h_s.",)
 
     def integer_state(self):
-        """{name: tensor} of the frozen integer h_s, to ship with the weights."""
+        """{name: tensor} of the frozen integer prior, in storage dtypes, to ship with the weights.
+        h_s weights fit int16 (|Wq| < 2^15); its biases and shifts need int64."""
         if self.int_h_s is None:
             return {}
-        return {self.INT_PREFIX + k: v for k, v in self.int_h_s.state_dict().items()}
+        return {self.INT_PREFIX + k: v.to(torch.int16 if k.endswith("weight_q") else torch.int64).contiguous()
+                for k, v in self.int_h_s.state_dict().items()}
 
     def set_integer_state(self, tensors):
         """Rebuilds the frozen integer h_s from integer_state() tensors (layer formats included)."""
+        tensors = {k: v for k, v in tensors.items() if k.startswith(self.INT_PREFIX)}
         if not tensors:
             return
         from fastcodec.integer import freeze_sequential

@@ -15,6 +15,8 @@ from fastcodec.models.transforms import round_ste, run_autocast, run_mixed
 class CheckerboardContext(ContextModelBase):
     name = "he2021-checkerboard"
 
+    context_order = 1  # fastcodec.integer.context.CHECKERBOARD
+
     def __init__(self, N=128, M=192, eb_filters=(3, 3, 3)):
         super().__init__(N, M, CheckerboardConv2d(M, 2 * M, 5), eb_filters)
 
@@ -32,6 +34,8 @@ class CheckerboardContext(ContextModelBase):
         return self._forward_output(y, scales, means, z_lik, q, autocast)
 
     def _compress(self, x, q):
+        if self._use_integer_path():
+            return self._compress_int(x, q)
         y, z_string, params = self._hyper(x, q)
         a = anchor_mask(y.shape[2], y.shape[3], y.device)[0, 0]
         s_a, m_a = self._params(params, torch.zeros_like(params))
@@ -45,6 +49,8 @@ class CheckerboardContext(ContextModelBase):
         return [z_string, coding.encode(symbols, indexes, GaussianCoder.table())]
 
     def _decompress(self, strings, latent, q):
+        if self._use_integer_path():
+            return self._decompress_int(strings, latent, q)
         params = self._hyper_decode(strings[0], latent)
         a = anchor_mask(latent[0], latent[1], self.device)[0, 0]
         table = GaussianCoder.table()

@@ -20,6 +20,8 @@ from fastcodec.models.transforms import round_ste, run_autocast, run_mixed
 class JointAutoregressiveHierarchicalPriors(ContextModelBase):
     name = "mbt2018"
 
+    context_order = 0  # fastcodec.integer.context.WAVEFRONT
+
     def __init__(self, N=128, M=192, eb_filters=(3, 3, 3)):
         super().__init__(N, M, MaskedConv2d(M, 2 * M, 5, "A"), eb_filters)
 
@@ -53,6 +55,8 @@ class JointAutoregressiveHierarchicalPriors(ContextModelBase):
         return y_hat
 
     def _compress(self, x, q):
+        if self._use_integer_path():
+            return self._compress_int(x, q)
         y, z_string, params = self._hyper(x, q)
         symbols, indexes = [], []
 
@@ -67,6 +71,8 @@ class JointAutoregressiveHierarchicalPriors(ContextModelBase):
         return [z_string, y_string]
 
     def _decompress(self, strings, latent, q):
+        if self._use_integer_path():
+            return self._decompress_int(strings, latent, q)
         params = self._hyper_decode(strings[0], latent)
         dec = coding.StreamDecoder(strings[1])
         table = GaussianCoder.table()

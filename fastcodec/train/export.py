@@ -20,7 +20,7 @@ def training_record(log_path):
     return {"train": train, "val": val}
 
 
-def export(model, name, steps, log_path=None, notes="", zoo_dir=None, calibration_z=None):
+def export(model, name, steps, log_path=None, notes="", zoo_dir=None, calibration=None):
     """Writes the weights, the training record and the manifest entry; returns the entry.
     zoo_dir: the zoo folder (default: the package's own)."""
     from safetensors.torch import save_file
@@ -33,11 +33,9 @@ def export(model, name, steps, log_path=None, notes="", zoo_dir=None, calibratio
     rounded = type(model)(**model.config())
     rounded.load_state_dict({k: v.float() for k, v in state.items()})
     state.update({k: v.to(torch.int32).contiguous() for k, v in rounded.coding_tables().items()})
-    if calibration_z:  # freeze the prior path of the stored weights into integers
-        rounded.freeze_prior(calibration_z)
-        # weights fit int16 (|Wq| < 2^15); biases and shifts need int64
-        state.update({k: v.to(torch.int16 if k.endswith("weight_q") else torch.int64).contiguous()
-                      for k, v in rounded.integer_state().items()})
+    if calibration:  # freeze the prior path of the stored weights into integers
+        rounded.freeze_prior(calibration)
+        state.update(rounded.integer_state())
     file = f"{name}.safetensors"
     meta = {"architecture": model.name, "config": json.dumps(model.config()), "steps": str(steps)}
     save_file(state, str(weights_dir / file), metadata=meta)
@@ -54,7 +52,7 @@ def export(model, name, steps, log_path=None, notes="", zoo_dir=None, calibratio
         "file": file,
         "sha256": sha256_file(weights_dir / file),
         "training_record": f"{name}.train.json",
-        "integer_prior": bool(calibration_z) and hasattr(model, "h_s"),
+        "integer_prior": bool(calibration) and hasattr(model, "h_s"),
         "notes": notes,
     }
     models = json.loads(manifest_path.read_text())["models"] if manifest_path.exists() else []
@@ -65,8 +63,8 @@ def export(model, name, steps, log_path=None, notes="", zoo_dir=None, calibratio
 
 @torch.no_grad()
 def calibration_latents(model, image_dir, limit=12, qualities=(0, 3, 7)):
-    """Rounded side latents z of photos (not Kodak) at a few qualities: the activation ranges
-    the integer prior is frozen for."""
+    """(y, rounded z) of photos (not Kodak) at a few qualities: the activation ranges the integer
+    prior is frozen for."""
     from fastcodec.train.data import list_images, load_rgb
 
     zs = []
@@ -74,7 +72,8 @@ def calibration_latents(model, image_dir, limit=12, qualities=(0, 3, 7)):
         x = torch.from_numpy(load_rgb(path).copy()).permute(2, 0, 1)[None].float() / 255
         x = model.pad(x)
         for q in qualities:
-            zs.append(torch.round(model.h_a(model.analyze(x, torch.tensor([q])))).contiguous())
+            y = model.analyze(x, torch.tensor([q])).float().contiguous()
+            zs.append((y, torch.round(model.h_a(y)).contiguous()))
     return zs
 
 
@@ -86,7 +85,7 @@ def export_checkpoint(ckpt_path, arch, name, N=128, M=192, notes="", calibration
     model.load_state_dict(state["model"])
     model.eval()
     zs = calibration_latents(model, calibration_dir) if calibration_dir and hasattr(model, "h_a") else None
-    return export(model, name, state["step"], Path(ckpt_path).parent / "log.jsonl", notes=notes, calibration_z=zs)
+    return export(model, name, state["step"], Path(ckpt_path).parent / "log.jsonl", notes=notes, calibration=zs)
 
 
 if __name__ == "__main__":

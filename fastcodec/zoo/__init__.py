@@ -64,8 +64,8 @@ def load_model(name_or_path):
             raise ValueError(f"unknown model {name_or_path!r}: not a shipped name ({known}) nor a file")
     arch, config, state = load_weights(path)
     model = build(arch, **config)
-    extra = (model.TABLE_PREFIX, model.INT_PREFIX)
+    extra = (model.TABLE_PREFIX,) + model.INTEGER_PREFIXES
     model.load_state_dict({k: v for k, v in state.items() if not k.startswith(extra)})
     model.set_coding_tables({k: v for k, v in state.items() if k.startswith(model.TABLE_PREFIX)})
-    model.set_integer_state({k: v for k, v in state.items() if k.startswith(model.INT_PREFIX)})
+    model.set_integer_state({k: v for k, v in state.items() if k.startswith(model.INTEGER_PREFIXES)})
     return model.eval()

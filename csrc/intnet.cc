@@ -1,0 +1,70 @@
+#include "intnet.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+
+namespace fastcodec {
+namespace {
+
+// Exact by the Validate() bound whatever the order, so the compiler may vectorize freely; the
+// clones pick AVX2 (vpmaddwd) where the CPU has it.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define FASTCODEC_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define FASTCODEC_CLONES
+#endif
+
+FASTCODEC_CLONES
+void dot_rows(const int16_t* w, int32_t cin, const int16_t* x, int64_t n, int64_t stride, int32_t* acc) {
+  for (int64_t p = 0; p < n; ++p) {
+    const int16_t* xp = x + p * stride;
+    int32_t s = 0;
+    for (int32_t k = 0; k < cin; ++k) s += static_cast<int32_t>(w[k]) * static_cast<int32_t>(xp[k]);
+    acc[p] = s;
+  }
+}
+
+}  // namespace
+
+Status IntLayer::Validate() const {
+  if (cin <= 0 || cout <= 0) return Status::InvalidArgument("integer layer: empty shape");
+  if (weight.size() != static_cast<size_t>(cin) * cout || bias.size() != static_cast<size_t>(cout) ||
+      shift.size() != static_cast<size_t>(cout))
+    return Status::InvalidArgument("integer layer: weight/bias/shift sizes do not match cin x cout");
+  if (amax < 1 || amax > 32767 || in_amax < 0 || in_amax > 32767)
+    return Status::InvalidArgument("integer layer: amax must lie in [1, 32767]");
+  if (leaky < -1 || leaky > (1 << kLeakyShift))
+    return Status::InvalidArgument("integer layer: LeakyReLU multiplier out of range");
+  for (int32_t o = 0; o < cout; ++o) {
+    if (shift[o] < 0 || shift[o] > 30) return Status::InvalidArgument("integer layer: shift outside [0, 30]");
+    int64_t bound = std::llabs(static_cast<int64_t>(bias[o])) + (shift[o] > 0 ? (int64_t{1} << (shift[o] - 1)) : 0);
+    const int16_t* w = weight.data() + static_cast<size_t>(o) * cin;
+    for (int32_t k = 0; k < cin; ++k) bound += std::abs(static_cast<int32_t>(w[k])) * static_cast<int64_t>(in_amax);
+    if (bound > INT32_MAX)
+      return Status::InvalidArgument("integer layer: output channel " + std::to_string(o) +
+                                     " can overflow its int32 accumulator");
+  }
+  return Status::Ok();
+}
+
+void IntLayer::Apply(const int16_t* in, int64_t n, int64_t in_stride, int16_t* out, int64_t out_stride) const {
+  constexpr int64_t kBlock = 32;  // positions per pass over the weights (they stay in L1/L2)
+  int32_t acc[kBlock];
+  for (int64_t p0 = 0; p0 < n; p0 += kBlock) {
+    const int64_t np = std::min(kBlock, n - p0);
+    for (int32_t o = 0; o < cout; ++o) {
+      dot_rows(weight.data() + static_cast<size_t>(o) * cin, cin, in + p0 * in_stride, np, in_stride, acc);
+      const int32_t sh = shift[o];
+      const int32_t half = sh > 0 ? (1 << (sh - 1)) : 0;
+      for (int64_t p = 0; p < np; ++p) {
+        int32_t v = (acc[p] + bias[o] + half) >> sh;
+        v = std::clamp(v, -amax, amax);
+        if (leaky >= 0 && v < 0) v = (v * leaky + (1 << (kLeakyShift - 1))) >> kLeakyShift;
+        out[(p0 + p) * out_stride + o] = static_cast<int16_t>(v);
+      }
+    }
+  }
+}
+
+}  // namespace fastcodec

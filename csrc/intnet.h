@@ -1,0 +1,35 @@
+// Integer layers of the prior path (spec: docs/integer.md). int16 weights and activations, int32
+// accumulation that provably never overflows: Validate() checks, per output channel,
+//     sum_k |w[o][k]| * in_amax + |bias[o]| + 2^(shift[o]-1) <= 2^31 - 1,
+// so every partial sum, in any order, is an exact int32. The output is
+//     out = clamp((acc + 2^(shift-1)) >> shift, -amax, amax)      (arithmetic shift)
+// followed, where leaky >= 0, by LeakyReLU: out < 0 -> (out * leaky + 2^11) >> 12.
+// Each result is therefore an exact integer function of the inputs, identical for any summation
+// order, SIMD width or thread split — what lets the C++, reference and Triton paths agree bit for bit.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "status.h"
+
+namespace fastcodec {
+
+constexpr int kLeakyShift = 12;
+
+struct IntLayer {
+  int32_t cin = 0, cout = 0;
+  std::vector<int16_t> weight;  // [cout][cin]
+  std::vector<int32_t> bias;    // [cout]
+  std::vector<int32_t> shift;   // [cout], in [0, 30]
+  int32_t in_amax = 0;          // inputs lie in [-in_amax, in_amax] (callers guarantee it)
+  int32_t amax = 0;             // outputs are clamped to [-amax, amax], amax <= 32767
+  int32_t leaky = -1;           // LeakyReLU multiplier (slope * 2^12), -1: no activation
+
+  // Shapes, ranges and the no-overflow bound above.
+  Status Validate() const;
+  // in: [n][cin] (row stride in_stride >= cin), out: [n][cout] (row stride out_stride >= cout).
+  void Apply(const int16_t* in, int64_t n, int64_t in_stride, int16_t* out, int64_t out_stride) const;
+};
+
+}  // namespace fastcodec
