@@ -41,9 +41,13 @@ def _round_shift(a, sh):
 class Int32Layer(nn.Module):
     """A frozen 1x1 (or tap-gathered) layer: out[n, o] from in[n, cin] (see module docstring)."""
 
-    def __init__(self, weight, bias, shift, in_amax, amax=ACT_AMAX, leaky=-1):
+    def __init__(self, weight, bias, shift, in_amax, amax=ACT_AMAX, leaky=-1, w_exp=None):
         super().__init__()
         self.register_buffer("weight_q", weight.to(torch.int16))
+        #: per output channel: weight_q = round(float weight * 2^w_exp), so the shipped file can
+        #: omit weight_q and rebuild it exactly from the fp16 float weights
+        self.register_buffer("w_exp", torch.zeros(weight.shape[0], dtype=torch.int32) if w_exp is None
+                             else torch.as_tensor(w_exp, dtype=torch.int32))
         self.register_buffer("bias_q", bias.to(torch.int32))
         self.register_buffer("shift", shift.to(torch.int32))
         self.register_buffer("meta", torch.tensor([in_amax, amax, leaky], dtype=torch.int32))
@@ -71,6 +75,7 @@ class Int32Layer(nn.Module):
         wq = torch.zeros_like(w)
         bq = torch.zeros(cout, dtype=torch.float64)
         shift = torch.zeros(cout, dtype=torch.int64)
+        exps = torch.zeros(cout, dtype=torch.int64)
         for o in range(cout):
             wmax = float(w[o].abs().max())
             e = min(40, int(math.floor(math.log2(32767 / wmax))) if wmax > 0 else 40)
@@ -91,9 +96,14 @@ class Int32Layer(nn.Module):
                 e -= 1
                 if e < -40:
                     raise ValueError("cannot fit an integer layer into int32 accumulation")
-            wq[o], bq[o], shift[o] = q, bb, sh
-        layer = cls(wq, bq, shift, in_amax, amax, leaky)
+            wq[o], bq[o], shift[o], exps[o] = q, bb, sh, e
+        layer = cls(wq, bq, shift, in_amax, amax, leaky, exps)
         return layer, out_frac
+
+    @staticmethod
+    def quantize(weight, w_exp):
+        """round(weight * 2^w_exp) per output channel, in float64 (exact for fp16/fp32 weights)."""
+        return torch.round(weight.detach().double().cpu() * torch.pow(2.0, w_exp.double())[:, None])
 
     def forward(self, a):
         """a: int64 [n, cin] within +-in_amax -> int64 [n, cout]. float64 matmul is exact here:
@@ -137,13 +147,19 @@ class IntContextNet(nn.Module):
         self._core = None
 
     @classmethod
-    def from_state(cls, tensors, M, order):
-        """Rebuilds a frozen net from its state_dict() tensors (as shipped in the weights)."""
+    def from_state(cls, tensors, M, order, float_weights=None):
+        """Rebuilds a frozen net from its state_dict() tensors (as shipped in the weights). Where
+        weight_q is absent, it is recomputed from float_weights ([cout, cin] per layer, as
+        float_weight_matrices() gives) and the stored exponents."""
         layers = []
         for i in range(4):
             p = f"layers.{i}."
             meta = tensors[p + "meta"].tolist()
-            layers.append(Int32Layer(tensors[p + "weight_q"], tensors[p + "bias_q"], tensors[p + "shift"], *meta))
+            w_exp = tensors.get(p + "w_exp")
+            wq = tensors.get(p + "weight_q")
+            if wq is None:
+                wq = Int32Layer.quantize(float_weights[i], w_exp)
+            layers.append(Int32Layer(wq, tensors[p + "bias_q"], tensors[p + "shift"], *meta, w_exp=w_exp))
         fr = tensors["fracs"].tolist()
         net = cls(M, order, tensors["taps"], layers, fr[0], fr[1], tensors["mean_frac"], tensors["thresholds"], fr[2])
         net.core()  # validates the shapes and the no-overflow bounds in C++ now, not mid-decode
@@ -272,6 +288,13 @@ class IntContextNet(nn.Module):
         s = torch.from_numpy(symbols.astype(np.float64)).permute(2, 0, 1)
         m = torch.from_numpy(means.astype(np.float64)).permute(2, 0, 1)
         return (s + m * torch.pow(2.0, -self.mean_frac.double())[:, None, None]).float()[None]
+
+
+def float_weight_matrices(model, taps):
+    """The float [cout, cin] matrices the four integer layers quantize: the context convolution's
+    kept taps (tap-major) and the three 1x1 entropy-parameter convolutions."""
+    ep = [m for m in model.entropy_parameters if isinstance(m, nn.Conv2d)]
+    return [tap_weight(model.context_prediction.weight.detach(), taps)] + [c.weight.detach()[:, :, 0, 0] for c in ep]
 
 
 @torch.no_grad()

@@ -125,6 +125,35 @@ class IntSequential(nn.Module):
         return (out.double() * 2.0 ** -self.out_frac).float()
 
 
+def weight_digest(weights):
+    """sha256 (as a uint8 tensor) of integer weight tensors, in order, as int16 bytes: shipped
+    with weights whose integer form is rebuilt at load, to prove the rebuild exact."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for w in weights:
+        h.update(w.detach().to(torch.int16).contiguous().numpy().tobytes())
+    return torch.frombuffer(bytearray(h.digest()), dtype=torch.uint8).clone()
+
+
+@torch.no_grad()
+def rebuild_weights(frozen, seq):
+    """Recomputes each IntLayer's weight_q of a frozen IntSequential from the float layers of seq
+    (the same fp16-stored weights it was frozen from): weight_q = round(W * 2^w_exp) in float64,
+    with w_exp = shift + out_frac - in_frac. Exact: fp16 values times powers of two."""
+    convs = [m for m in seq if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    layers = [m for m in frozen.layers if isinstance(m, IntLayer)]
+    if len(convs) != len(layers):
+        raise ValueError("integer network does not match its float layers")
+    frac = frozen.in_frac
+    for conv, layer in zip(convs, layers):
+        w = conv.weight.detach().double().cpu()
+        w_exp = layer.shift.double() + layer.out_frac - frac
+        shape = [1, -1, 1, 1] if layer.transposed else [-1, 1, 1, 1]
+        layer.weight_q = torch.round(w * torch.pow(2.0, w_exp).reshape(shape))
+        frac = layer.out_frac
+
+
 @torch.no_grad()
 def freeze_sequential(seq, calibration_inputs, in_frac=0, headroom=2.0):
     """Freezes a float nn.Sequential of Conv2d / ConvTranspose2d / LeakyReLU / ReLU into an

@@ -42,6 +42,11 @@ class LearnedCodec(nn.Module):
     #: float32, so decodability never depends on it; PSNR moves by a few hundredths of a dB.
     bf16_transforms = None
 
+    #: False while training only entropy-model parts with g_s frozen: forward() then skips the
+    #: synthesis (x_hat None). With straight-through rounding the distortion does not depend on
+    #: the predicted means, so the rate is the whole loss of those parts.
+    synthesis_in_training = True
+
     def _bf16(self):
         if self.bf16_transforms is not None:
             return bool(self.bf16_transforms)
@@ -112,12 +117,20 @@ class LearnedCodec(nn.Module):
     INTEGER_PREFIXES = ("int_h_s.",)
 
     def integer_state(self):
-        """{name: tensor} of the frozen integer prior, in storage dtypes, to ship with the weights.
-        h_s weights fit int16 (|Wq| < 2^15); its biases and shifts need int64."""
+        """{name: tensor} of the frozen integer prior to ship with the weights: everything but the
+        integer weights themselves, which the loader rebuilds exactly from the fp16 float weights
+        (weight_q = round(W * 2^w_exp)) and checks against the stored digest. Biases and shifts
+        are int64."""
         if self.int_h_s is None:
             return {}
-        return {self.INT_PREFIX + k: v.to(torch.int16 if k.endswith("weight_q") else torch.int64).contiguous()
-                for k, v in self.int_h_s.state_dict().items()}
+        from fastcodec.integer.network import IntLayer, weight_digest
+
+        state = self.int_h_s.state_dict()
+        out = {self.INT_PREFIX + k: v.to(torch.int64).contiguous() for k, v in state.items()
+               if not k.endswith("weight_q")}
+        out[self.INT_PREFIX + "weights_digest"] = weight_digest(
+            [m.weight_q for m in self.int_h_s.layers if isinstance(m, IntLayer)])
+        return out
 
     def set_integer_state(self, tensors):
         """Rebuilds the frozen integer h_s from integer_state() tensors (layer formats included)."""
@@ -130,7 +143,15 @@ class LearnedCodec(nn.Module):
         dummy = [torch.zeros(1, self.N, 2, 2)]
         skeleton = freeze_sequential(self.h_s.float().cpu(), dummy)
         state = {k[len(self.INT_PREFIX):]: v for k, v in tensors.items()}
-        skeleton.load_state_dict({k: v.to(skeleton.state_dict()[k].dtype) for k, v in state.items()})
+        digest = state.pop("weights_digest", None)
+        own = skeleton.state_dict()
+        skeleton.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=digest is None)
+        if digest is not None:  # weights shipped as float only: rebuild the integers, prove them exact
+            from fastcodec.integer.network import IntLayer, rebuild_weights, weight_digest
+
+            rebuild_weights(skeleton, self.h_s)
+            if not torch.equal(weight_digest([m.weight_q for m in skeleton.layers if isinstance(m, IntLayer)]), digest):
+                raise ValueError("the integer h_s rebuilt from the float weights does not match its digest")
         self._set_int_h_s(skeleton)
 
     def config(self):

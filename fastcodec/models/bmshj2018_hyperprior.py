@@ -31,7 +31,8 @@ class ScaleHyperprior(LearnedCodec):
         z_lik = self.entropy_bottleneck.likelihood(z_t)
         scales = run_mixed(self.h_s, z_t, autocast, tail=2)
         y_lik = gaussian_likelihood(noisy(y) if self.training else torch.round(y), scales)
-        x_hat = run_autocast(self.g_s, round_ste(y) * self.gains.inv_gain(q), autocast)
+        x_hat = (run_autocast(self.g_s, round_ste(y) * self.gains.inv_gain(q), autocast)
+                 if self.synthesis_in_training else None)
         return {"x_hat": x_hat, "likelihoods": {"y": y_lik, "z": z_lik}}
 
     def _compress(self, x, q):

@@ -38,6 +38,43 @@ class ContextModelBase(MeanScaleHyperprior):
         self.context_prediction = context_prediction
         self.entropy_parameters = entropy_parameters(M)
 
+    @torch.no_grad()
+    def init_context_as_mean_scale(self, offset=64.0, noise=0.01):
+        """Starts the context part so the model predicts exactly what its mean-scale hyperprior
+        predicts (for warm starts from a trained mbt2018-mean): a zero context convolution and an
+        entropy-parameter network that passes (scales, means) through its LeakyReLUs —
+        means as LReLU(m) - LReLU(-m) = 1.01 m, then shifted by `offset` to stay in the linear
+        part (exact for means > -offset). The spare units get small random inputs and zero
+        outputs, so they learn without changing the start."""
+        M = self.M
+        c1, c2, c3 = [m for m in self.entropy_parameters if isinstance(m, nn.Conv2d)]
+        d1, d2 = c1.out_channels, c2.out_channels
+        if d1 < 3 * M or d2 < 2 * M:
+            raise ValueError("entropy_parameters too narrow for the pass-through start")
+        self.context_prediction.weight.zero_()
+        self.context_prediction.bias.zero_()
+        eye = torch.eye(M)
+        for conv in (c1, c2, c3):
+            conv.weight.normal_(0.0, noise)
+            conv.bias.zero_()
+        w1 = c1.weight[:, :, 0, 0]
+        w1[: 3 * M, : 2 * M] = 0
+        w1[:M, :M] = eye                      # scales
+        w1[M:2 * M, M:2 * M] = eye            # means
+        w1[2 * M:3 * M, M:2 * M] = -eye       # -means
+        w2 = c2.weight[:, :, 0, 0]
+        w2[:, 3 * M:] = 0                     # spare units of layer 1 start without effect
+        w2[: 2 * M, :] = 0
+        w2[:M, :M] = eye
+        w2[M:2 * M, M:2 * M] = eye / 1.01
+        w2[M:2 * M, 2 * M:3 * M] = -eye / 1.01
+        c2.bias[M:2 * M] = offset
+        w3 = c3.weight[:, :, 0, 0]
+        w3.zero_()
+        w3[:M, :M] = eye
+        w3[M:2 * M, M:2 * M] = eye
+        c3.bias[M:2 * M] = -offset
+
     # ---- the integer prior -------------------------------------------------------------------
     @property
     def int_context(self):
@@ -62,16 +99,26 @@ class ContextModelBase(MeanScaleHyperprior):
     def integer_state(self):
         out = super().integer_state()
         if self.int_context is not None:
-            out.update({self.INT_CTX_PREFIX + k: v.contiguous() for k, v in self.int_context.state_dict().items()})
+            from fastcodec.integer.network import weight_digest
+
+            out.update({self.INT_CTX_PREFIX + k: v.contiguous() for k, v in self.int_context.state_dict().items()
+                        if not k.endswith("weight_q")})
+            out[self.INT_CTX_PREFIX + "weights_digest"] = weight_digest([l.weight_q for l in self.int_context.layers])
         return out
 
     def set_integer_state(self, tensors):
-        from fastcodec.integer.context import IntContextNet
+        from fastcodec.integer.context import IntContextNet, float_weight_matrices
+        from fastcodec.integer.network import weight_digest
 
         super().set_integer_state(tensors)
         ctx = {k[len(self.INT_CTX_PREFIX):]: v for k, v in tensors.items() if k.startswith(self.INT_CTX_PREFIX)}
         if ctx:
-            self.__dict__["_int_context"] = IntContextNet.from_state(ctx, self.M, self.context_order)
+            digest = ctx.pop("weights_digest", None)
+            taps = ctx["taps"].reshape(-1, 2).tolist()
+            net = IntContextNet.from_state(ctx, self.M, self.context_order, float_weight_matrices(self, taps))
+            if digest is not None and not torch.equal(weight_digest([l.weight_q for l in net.layers]), digest):
+                raise ValueError("the integer context path rebuilt from the float weights does not match its digest")
+            self.__dict__["_int_context"] = net
 
     def _use_integer_path(self):
         return self.int_context is not None and self.int_h_s is not None

@@ -41,7 +41,7 @@ class MeanScaleHyperprior(LearnedCodec):
         y_rate = noisy(y) if self.training else torch.round(y - means) + means
         y_lik = gaussian_likelihood(y_rate, scales, means)
         y_hat = round_ste(y - means) + means
-        x_hat = run_autocast(self.g_s, y_hat * self.gains.inv_gain(q), autocast)
+        x_hat = run_autocast(self.g_s, y_hat * self.gains.inv_gain(q), autocast) if self.synthesis_in_training else None
         return {"x_hat": x_hat, "likelihoods": {"y": y_lik, "z": z_lik}}
 
     def _compress(self, x, q):

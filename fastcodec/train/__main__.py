@@ -26,6 +26,9 @@ def build_parser(parser=None):
                              "~9x slower than float32")
     parser.add_argument("--no-autocast", action="store_true", help="same as --autocast off")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--freeze", default="",
+                        help="comma-separated modules kept fixed (e.g. g_a,g_s,h_a,h_s,entropy_bottleneck,gains); "
+                             "with g_s frozen the synthesis is skipped and the loss is the rate alone")
     parser.add_argument("--init", default=None,
                         help="start from these weights (.safetensors or a zoo name); tensors whose name and "
                              "shape match are loaded, so a context model can start from a mean-scale model")
@@ -43,6 +46,15 @@ def warm_start(model, source):
     matched = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     model.load_state_dict(matched, strict=False)
     return f"warm start from {path}: {len(matched)} of {len(own)} tensors"
+
+
+def warm_started(source, prefix):
+    """True when the warm-start weights hold tensors under prefix."""
+    from fastcodec.zoo import WEIGHTS_DIR, load_weights, manifest
+
+    entry = manifest().get(source)
+    _, _, state = load_weights(WEIGHTS_DIR / entry["file"] if entry else Path(source))
+    return any(k.startswith(prefix) for k in state)
 
 
 def run(args):
@@ -67,8 +79,12 @@ def run(args):
     model = build(args.arch, N=args.N, M=args.M)
     if args.init and not (Path(args.out) / "ckpt.pt").exists():
         print(warm_start(model, args.init), flush=True)
+        if hasattr(model, "init_context_as_mean_scale") and not warm_started(args.init, "entropy_parameters."):
+            model.init_context_as_mean_scale()
+            print("context path starts as the pass-through of the mean-scale prior", flush=True)
     train(model, sampler, args.out, args.steps, batch_size=args.batch, crop=args.crop, lr=args.lr,
-          val_images=[load_rgb(p) for p in val_paths], seed=args.seed, autocast=autocast)
+          val_images=[load_rgb(p) for p in val_paths], seed=args.seed, autocast=autocast,
+          freeze=tuple(f for f in args.freeze.split(",") if f))
     return 0
 
 

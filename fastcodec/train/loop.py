@@ -18,7 +18,10 @@ def rd_terms(model, x, q, autocast):
     out = model(x, q, autocast=autocast)
     pixels = x.shape[2] * x.shape[3]
     bits = sum((-torch.log2(lik)).sum(dim=(1, 2, 3)) for lik in out["likelihoods"].values())
-    mse = ((out["x_hat"] - x) ** 2).mean(dim=(1, 2, 3))
+    if out["x_hat"] is None:  # synthesis frozen and skipped: rate-only training
+        mse = torch.zeros(x.shape[0])
+    else:
+        mse = ((out["x_hat"] - x) ** 2).mean(dim=(1, 2, 3))
     return mse, bits / pixels, out
 
 
@@ -26,6 +29,7 @@ def rd_terms(model, x, q, autocast):
 def validate(model, images, qualities=(0, 3, 7)):
     """Mean bpp (from likelihoods) and PSNR (8-bit) per quality on full images, eval mode."""
     model.eval()
+    synthesis, model.synthesis_in_training = model.synthesis_in_training, True
     result = {}
     for q in qualities:
         bpps, psnrs = [], []
@@ -40,6 +44,7 @@ def validate(model, images, qualities=(0, 3, 7)):
             bpps.append(bpp.item() * H * W / (h * w))
             psnrs.append(10 * math.log10(255 ** 2 / max(mse, 1e-10)))
         result[f"q{q + 1}"] = {"bpp": float(np.mean(bpps)), "psnr": float(np.mean(psnrs))}
+    model.synthesis_in_training = synthesis
     model.train()
     return result
 
@@ -50,7 +55,7 @@ def reorder_optimizer_state(ckpt, model):
     construction order changes). Checkpoints written before names were saved listed the gain
     vectors last."""
     opt_state = ckpt["optimizer"]
-    names = [n for n, _ in model.named_parameters()]
+    names = [n for n, p in model.named_parameters() if p.requires_grad]
     saved = ckpt.get("param_names") or [n for n in names if not n.startswith("gains.")] + [
         n for n in names if n.startswith("gains.")]
     if saved == names:
@@ -62,12 +67,18 @@ def reorder_optimizer_state(ckpt, model):
 
 
 def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_every=100, ckpt_every=500,
-          val_images=(), val_every=2000, seed=0, autocast=True, clip=1.0):
+          val_images=(), val_every=2000, seed=0, autocast=True, clip=1.0, freeze=()):
+    """freeze: names of top-level modules (g_a, g_s, h_a, h_s, entropy_bottleneck, gains, ...) kept
+    fixed; with g_s among them the synthesis is skipped and the loss is the rate alone."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = out_dir / "ckpt.pt"
     model = model.to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    for name in freeze:
+        getattr(model, name).requires_grad_(False)
+    model.synthesis_in_training = "g_s" not in freeze
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(trainable, lr=lr)
     step = 0
     if ckpt_path.exists():
         state = torch.load(ckpt_path, weights_only=True)
@@ -94,7 +105,7 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+            torch.nn.utils.clip_grad_norm_(trainable, clip)
         opt.step()
         step += 1
         acc["loss"] += loss.item()
@@ -118,7 +129,7 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
         if step % ckpt_every == 0 or step == steps or stop:
             tmp = out_dir / "ckpt.pt.tmp"
             torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
-                        "param_names": [n for n, _ in model.named_parameters()]}, tmp)
+                        "param_names": [n for n, p in model.named_parameters() if p.requires_grad]}, tmp)
             tmp.replace(ckpt_path)
         if val_images and (step % val_every == 0 or step == steps):
             rec = {"step": step, "val": validate(model, val_images)}
