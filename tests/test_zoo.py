@@ -75,3 +75,23 @@ def test_integer_prior_is_shipped_and_used(tmp_path):
     assert float((out - loaded.h_s(z)).norm() / loaded.h_s(z).norm()) < 0.02
     c = loaded.compress(x, 7)
     assert loaded.decompress(c["strings"], c["latent"], c["size"], 7).shape == x.shape
+
+
+def test_derived_model_shares_its_base_tensors(tmp_path):
+    """A context model trained on frozen mean-scale transforms stores only what differs; it loads
+    beside that exact base file and refuses any other version of it."""
+    torch.manual_seed(0)
+    base = build("mbt2018-mean", N=8, M=12).eval()
+    export(base, "base", 1, zoo_dir=tmp_path)
+    derived = build("mbt2018", N=8, M=12).eval()
+    derived.load_state_dict(base.state_dict(), strict=False)
+    entry = export(derived, "derived", 2, zoo_dir=tmp_path, base="base")
+    weights = tmp_path / "weights"
+    assert entry["base"] == "base"
+    assert (weights / "derived.safetensors").stat().st_size < (weights / "base.safetensors").stat().st_size
+    loaded = zoo.load_model(weights / "derived.safetensors")
+    for k, v in derived.state_dict().items():
+        assert torch.equal(loaded.state_dict()[k], v.half().float()), k
+    export(build("mbt2018-mean", N=8, M=12), "base", 3, zoo_dir=tmp_path)  # the base changes
+    with pytest.raises(ValueError, match="another version"):
+        zoo.load_model(weights / "derived.safetensors")

@@ -20,9 +20,11 @@ def training_record(log_path):
     return {"train": train, "val": val}
 
 
-def export(model, name, steps, log_path=None, notes="", zoo_dir=None, calibration=None):
+def export(model, name, steps, log_path=None, notes="", zoo_dir=None, calibration=None, base=None):
     """Writes the weights, the training record and the manifest entry; returns the entry.
-    zoo_dir: the zoo folder (default: the package's own)."""
+    zoo_dir: the zoo folder (default: the package's own). base: a model of the same zoo whose
+    equal tensors (e.g. frozen shared transforms) are not stored again; the file then records the
+    base's sha256 and loads only beside that exact base file."""
     from safetensors.torch import save_file
 
     weights_dir = Path(zoo_dir) / "weights" if zoo_dir else WEIGHTS_DIR
@@ -38,6 +40,15 @@ def export(model, name, steps, log_path=None, notes="", zoo_dir=None, calibratio
         state.update(rounded.integer_state())
     file = f"{name}.safetensors"
     meta = {"architecture": model.name, "config": json.dumps(model.config()), "steps": str(steps)}
+    if base:
+        from fastcodec.zoo import load_weights
+
+        base_path = weights_dir / f"{base}.safetensors"
+        _, _, base_state = load_weights(base_path)
+        shared = [k for k, v in state.items() if k in base_state and base_state[k].shape == v.shape
+                  and torch.equal(base_state[k].to(v.dtype), v)]
+        state = {k: v for k, v in state.items() if k not in shared}
+        meta.update(base=base, base_sha256=sha256_file(base_path), shared_tensors=str(len(shared)))
     save_file(state, str(weights_dir / file), metadata=meta)
     record = training_record(log_path) if log_path else {"train": [], "val": []}
     (weights_dir / f"{name}.train.json").write_text(json.dumps(record, indent=0) + "\n")
@@ -53,6 +64,7 @@ def export(model, name, steps, log_path=None, notes="", zoo_dir=None, calibratio
         "sha256": sha256_file(weights_dir / file),
         "training_record": f"{name}.train.json",
         "integer_prior": bool(calibration) and hasattr(model, "h_s"),
+        "base": base,
         "notes": notes,
     }
     models = json.loads(manifest_path.read_text())["models"] if manifest_path.exists() else []
@@ -77,7 +89,8 @@ def calibration_latents(model, image_dir, limit=12, qualities=(0, 3, 7)):
     return zs
 
 
-def export_checkpoint(ckpt_path, arch, name, N=128, M=192, notes="", calibration_dir=None):
+def export_checkpoint(ckpt_path, arch, name, N=128, M=192, notes="", calibration_dir=None, base=None,
+                      step_offset=0):
     from fastcodec.models import build
 
     state = torch.load(ckpt_path, weights_only=True)
@@ -85,7 +98,8 @@ def export_checkpoint(ckpt_path, arch, name, N=128, M=192, notes="", calibration
     model.load_state_dict(state["model"])
     model.eval()
     zs = calibration_latents(model, calibration_dir) if calibration_dir and hasattr(model, "h_a") else None
-    return export(model, name, state["step"], Path(ckpt_path).parent / "log.jsonl", notes=notes, calibration=zs)
+    return export(model, name, state["step"] + step_offset, Path(ckpt_path).parent / "log.jsonl", notes=notes,
+                  calibration=zs, base=base)
 
 
 if __name__ == "__main__":
@@ -100,5 +114,9 @@ if __name__ == "__main__":
     p.add_argument("--notes", default="")
     p.add_argument("--calibration", default=None,
                    help="folder of photos (never Kodak) to freeze the prior path into integers with")
+    p.add_argument("--base", default=None, help="zoo model whose equal tensors are shared, not stored again")
+    p.add_argument("--step-offset", type=int, default=0,
+                   help="steps the run's warm start had already trained (added to the recorded count)")
     a = p.parse_args()
-    print(json.dumps(export_checkpoint(a.ckpt, a.arch, a.name, a.N, a.M, a.notes, a.calibration), indent=2))
+    print(json.dumps(export_checkpoint(a.ckpt, a.arch, a.name, a.N, a.M, a.notes, a.calibration, a.base,
+                                       a.step_offset), indent=2))

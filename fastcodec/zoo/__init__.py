@@ -31,8 +31,10 @@ def sha256_file(path):
     return h.hexdigest()
 
 
-def load_weights(path):
-    """(architecture, config, float32 state_dict) from a fastcodec safetensors file."""
+def load_weights(path, _depth=0):
+    """(architecture, config, float32 state_dict) from a fastcodec safetensors file. A file with a
+    "base" in its metadata holds only the tensors that differ from that model's (shared transforms):
+    the base file, in the same folder and with the recorded sha256, supplies the rest."""
     from safetensors import safe_open
 
     tensors = {}
@@ -43,6 +45,14 @@ def load_weights(path):
             tensors[key] = t if not t.is_floating_point() else t.float()
     if "architecture" not in meta:
         raise ValueError(f"{path} is not a fastcodec weights file (no 'architecture' in its metadata)")
+    if meta.get("base"):
+        base_path = Path(path).parent / f"{meta['base']}.safetensors"
+        if _depth > 4 or not base_path.exists():
+            raise ValueError(f"{path} needs its base model {meta['base']!r} ({base_path} not found)")
+        if sha256_file(base_path) != meta.get("base_sha256"):
+            raise ValueError(f"{path} was exported against another version of {meta['base']!r}; re-export it")
+        _, _, base = load_weights(base_path, _depth + 1)
+        tensors = {**base, **tensors}
     return meta["architecture"], json.loads(meta.get("config", "{}")), tensors
 
 
