@@ -23,7 +23,7 @@ fi
 CXX=clang++ cmake -S . -B "$build/fuzz" -G Ninja -DFASTCODEC_PYTHON=OFF -DFASTCODEC_FUZZ=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
 cmake --build "$build/fuzz" > /dev/null
-for target in fuzz_rans_decode fuzz_range_decode fuzz_stream_decode fuzz_roundtrip; do
+for target in fuzz_rans_decode fuzz_range_decode fuzz_stream_decode fuzz_roundtrip fuzz_context_decode; do
   corpus="$build/fuzz/corpus_$target"
   mkdir -p "$corpus"
   log="$build/fuzz/$target.log"
