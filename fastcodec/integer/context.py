@@ -207,9 +207,23 @@ class IntContextNet(nn.Module):
         par = ((hh + ww) % 2).reshape(-1)
         return [(raster[par == 0], False), (raster[par == 1], True)]
 
-    def predict(self, yctx, hyper, pos, W, with_context):
+    def _layer(self, i, a, backend):
+        layer = self.layers[i]
+        if backend == "reference":
+            return layer(a)
+        from fastcodec.kernels.int_layer import int_layer
+
+        dev = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+        cached = self.__dict__.setdefault("_device_weights", {})
+        if (i, dev) not in cached:
+            cached[(i, dev)] = [t.to(dev) for t in (layer.weight_q, layer.bias_q, layer.shift)]
+        w, b, s = cached[(i, dev)]
+        return int_layer(a.to(dev, torch.int16), w, b, s, layer.amax, layer.leaky).to("cpu", torch.int64)
+
+    def predict(self, yctx, hyper, pos, W, with_context, backend="reference"):
         """Table indexes and means (int64 [n, M]) at positions, given the context state
-        yctx int64 [H, W, M] and hyper int16 [H, W, 2M]."""
+        yctx int64 [H, W, M] and hyper int16 [H, W, 2M]. backend "triton" runs the four integer
+        layers as the Triton kernel (fastcodec.kernels.int_layer; GPU, or TRITON_INTERPRET=1)."""
         M, H = self.M, yctx.shape[0]
         h, w = pos // W, pos % W
         hyp = torch.from_numpy(hyper.reshape(-1, 2 * M)[pos.numpy()].astype(np.int64))
@@ -220,16 +234,16 @@ class IntContextNet(nn.Module):
                 ok = (hi >= 0) & (hi < H) & (wi >= 0) & (wi < W)
                 g = yctx[hi.clamp(0, H - 1), wi.clamp(0, W - 1)]
                 cols.append(torch.where(ok[:, None], g, torch.zeros_like(g)))
-            ctx = self.layers[0](torch.cat(cols, 1))
+            ctx = self._layer(0, torch.cat(cols, 1), backend)
         else:
             ctx = torch.zeros(len(pos), 2 * M, dtype=torch.int64)
         out = torch.cat([hyp, ctx], 1)
-        for layer in self.layers[1:]:
-            out = layer(out)
+        for i in range(1, 4):
+            out = self._layer(i, out, backend)
         return self.scale_index(out[:, :M]), out[:, M:]
 
     # ---- reference coding loops --------------------------------------------------------------
-    def encode_reference(self, hyper, y):
+    def encode_reference(self, hyper, y, backend="reference"):
         """hyper int16 [H, W, 2M], y float32 [H, W, M] -> (symbols, indexes) in coding order, means [H, W, M]."""
         H, W, M = y.shape
         yt = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32)).double().reshape(H * W, M)
@@ -237,7 +251,7 @@ class IntContextNet(nn.Module):
         means = torch.zeros(H * W, M, dtype=torch.int64)
         syms, idxs = [], []
         for pos, with_ctx in self.passes(H, W):
-            idx, mean = self.predict(yctx, hyper, pos, W, with_ctx)
+            idx, mean = self.predict(yctx, hyper, pos, W, with_ctx, backend)
             mu = mean.double() * torch.pow(2.0, -self.mean_frac.double())
             sym = torch.round(yt[pos] - mu).clamp_(-2 ** 30, 2 ** 30).to(torch.int64)
             yctx.view(H * W, M)[pos] = self.y_context(sym, mean)
@@ -247,7 +261,7 @@ class IntContextNet(nn.Module):
         return (torch.cat(syms).to(torch.int32).numpy(), torch.cat(idxs).numpy(),
                 means.reshape(H, W, M).to(torch.int16).numpy())
 
-    def decode_reference(self, hyper, table, data):
+    def decode_reference(self, hyper, table, data, backend="reference"):
         """(symbols int32 [H, W, M], means int16 [H, W, M]) decoded from data."""
         H, W, M2 = hyper.shape
         M = M2 // 2
@@ -256,7 +270,7 @@ class IntContextNet(nn.Module):
         means = torch.zeros(H * W, M, dtype=torch.int64)
         dec = coding.StreamDecoder(data)
         for pos, with_ctx in self.passes(H, W):
-            idx, mean = self.predict(yctx, hyper, pos, W, with_ctx)
+            idx, mean = self.predict(yctx, hyper, pos, W, with_ctx, backend)
             sym = torch.from_numpy(dec.decode(np.ascontiguousarray(idx.numpy()), table).astype(np.int64))
             yctx.view(H * W, M)[pos] = self.y_context(sym, mean)
             symbols[pos], means[pos] = sym, mean

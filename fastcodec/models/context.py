@@ -28,7 +28,8 @@ class ContextModelBase(MeanScaleHyperprior):
 
     #: coding order of the integer path (fastcodec.integer.context.WAVEFRONT / CHECKERBOARD)
     context_order = 0
-    #: "core" (fused C++) or "reference" (torch); the bitstreams are identical
+    #: "core" (fused C++), "reference" (torch) or "triton" (the integer layers as Triton kernels:
+    #: GPU, or CPU under TRITON_INTERPRET=1); the bitstreams are identical
     context_backend = "core"
     INT_CTX_PREFIX = "int_ctx."
     INTEGER_PREFIXES = ("int_h_s.", "int_ctx.")
@@ -129,8 +130,8 @@ class ContextModelBase(MeanScaleHyperprior):
         z_string = self.factorized_coder().encode(z)
         hyper = self.int_context.hyper_input(self.prior_int(torch.round(z)))
         y_hwc = np.ascontiguousarray(y[0].float().permute(1, 2, 0).cpu().numpy())
-        if self.context_backend == "reference":
-            symbols, indexes, _ = self.int_context.encode_reference(hyper, y_hwc)
+        if self.context_backend in ("reference", "triton"):
+            symbols, indexes, _ = self.int_context.encode_reference(hyper, y_hwc, self.context_backend)
         else:
             symbols, indexes, _ = self.int_context.encode(hyper, y_hwc)
         return [z_string, coding.encode(symbols, indexes, GaussianCoder.table())]
@@ -138,8 +139,11 @@ class ContextModelBase(MeanScaleHyperprior):
     def _decompress_int(self, strings, latent, q):
         z_hat = self.factorized_coder().decode(strings[0], (1, self.N, latent[0] // 4, latent[1] // 4))
         hyper = self.int_context.hyper_input(self.prior_int(z_hat))
-        run = self.int_context.decode_reference if self.context_backend == "reference" else self.int_context.decode
-        symbols, means = run(hyper, GaussianCoder.table(), strings[1])
+        if self.context_backend in ("reference", "triton"):
+            symbols, means = self.int_context.decode_reference(hyper, GaussianCoder.table(), strings[1],
+                                                               self.context_backend)
+        else:
+            symbols, means = self.int_context.decode(hyper, GaussianCoder.table(), strings[1])
         return self.synthesize(self.int_context.latent(symbols, means).to(self.device), q)
 
     def _hyper(self, x, q):
