@@ -58,6 +58,10 @@ class LearnedCodec(nn.Module):
         """y = g_a(x) * gain(q), as used when coding."""
         return run_mixed(self.g_a, x.contiguous(memory_format=torch.channels_last), self._bf16()) * self.gains.gain(q)
 
+    def hyper_analyze(self, y):
+        """z = h_a(y) as used when coding (the scale hyperprior takes |y|)."""
+        return self.h_a(y)
+
     def synthesize(self, y_hat, q):
         """x_hat = g_s(y_hat * inv_gain(q)), as used when coding."""
         y = (y_hat * self.gains.inv_gain(q)).contiguous(memory_format=torch.channels_last)

@@ -35,9 +35,12 @@ class ScaleHyperprior(LearnedCodec):
                  if self.synthesis_in_training else None)
         return {"x_hat": x_hat, "likelihoods": {"y": y_lik, "z": z_lik}}
 
+    def hyper_analyze(self, y):
+        return self.h_a(torch.abs(y))
+
     def _compress(self, x, q):
         y = self.analyze(x, q)
-        z = self.h_a(torch.abs(y))
+        z = self.hyper_analyze(y)
         z_string = self.factorized_coder().encode(z)
         scales = self.prior(torch.round(z))
         return [z_string, GaussianCoder.encode(y, scales)]

@@ -45,10 +45,17 @@ def export(model, name, steps, log_path=None, notes="", zoo_dir=None, calibratio
 
         base_path = weights_dir / f"{base}.safetensors"
         _, _, base_state = load_weights(base_path)
+        from fastcodec.zoo import GROUPS
+
         shared = [k for k, v in state.items() if k in base_state and base_state[k].shape == v.shape
                   and torch.equal(base_state[k].to(v.dtype), v)]
+        for group in GROUPS:  # a group is stored whole, or not at all
+            keys = [k for k in state if k.startswith(group)]
+            same = all(k in shared for k in keys) and {k for k in base_state if k.startswith(group)} == set(keys)
+            if not same:
+                shared = [k for k in shared if not k.startswith(group)]
         state = {k: v for k, v in state.items() if k not in shared}
-        meta.update(base=base, base_sha256=sha256_file(base_path), shared_tensors=str(len(shared)))
+        meta.update(base=base, base_sha256=sha256_file(base_path), shared_tensors=json.dumps(sorted(shared)))
     save_file(state, str(weights_dir / file), metadata=meta)
     record = training_record(log_path) if log_path else {"train": [], "val": []}
     (weights_dir / f"{name}.train.json").write_text(json.dumps(record, indent=0) + "\n")
@@ -85,7 +92,7 @@ def calibration_latents(model, image_dir, limit=12, qualities=(0, 3, 7)):
         x = model.pad(x)
         for q in qualities:
             y = model.analyze(x, torch.tensor([q])).float().contiguous()
-            zs.append((y, torch.round(model.h_a(y)).contiguous()))
+            zs.append((y, torch.round(model.hyper_analyze(y)).contiguous()))
     return zs
 
 

@@ -31,6 +31,10 @@ def sha256_file(path):
     return h.hexdigest()
 
 
+#: tensor groups that are one unit (integer networks, coding tables)
+GROUPS = ("int_h_s.", "int_ctx.", "tables.")
+
+
 def load_weights(path, _depth=0):
     """(architecture, config, float32 state_dict) from a fastcodec safetensors file. A file with a
     "base" in its metadata holds only the tensors that differ from that model's (shared transforms):
@@ -52,7 +56,11 @@ def load_weights(path, _depth=0):
         if sha256_file(base_path) != meta.get("base_sha256"):
             raise ValueError(f"{path} was exported against another version of {meta['base']!r}; re-export it")
         _, _, base = load_weights(base_path, _depth + 1)
-        tensors = {**base, **tensors}
+        shared = json.loads(meta.get("shared_tensors", "[]"))
+        missing = [k for k in shared if k not in base]
+        if missing:
+            raise ValueError(f"{path}: its base lacks shared tensors {missing[:3]}")
+        tensors = {**{k: base[k] for k in shared}, **tensors}
     return meta["architecture"], json.loads(meta.get("config", "{}")), tensors
 
 
