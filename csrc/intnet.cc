@@ -15,13 +15,19 @@ namespace {
 #define FASTCODEC_CLONES
 #endif
 
-FASTCODEC_CLONES
-void dot_rows(const int16_t* w, int32_t cin, const int16_t* x, int64_t n, int64_t stride, int32_t* acc) {
+// acc[r][p] = sum_k w[r][k] * x[p][k] for R output rows at once: each x element loaded serves R
+// products (the loop is bound by loads otherwise).
+template <int R>
+FASTCODEC_CLONES void dot_rows(const int16_t* w, int32_t cin, const int16_t* x, int64_t n, int64_t stride,
+                               int32_t* acc, int64_t acc_stride) {
   for (int64_t p = 0; p < n; ++p) {
     const int16_t* xp = x + p * stride;
-    int32_t s = 0;
-    for (int32_t k = 0; k < cin; ++k) s += static_cast<int32_t>(w[k]) * static_cast<int32_t>(xp[k]);
-    acc[p] = s;
+    int32_t s[R] = {};
+    for (int32_t k = 0; k < cin; ++k) {
+      const int32_t xv = xp[k];
+      for (int r = 0; r < R; ++r) s[r] += static_cast<int32_t>(w[r * static_cast<int64_t>(cin) + k]) * xv;
+    }
+    for (int r = 0; r < R; ++r) acc[r * acc_stride + p] = s[r];
   }
 }
 
@@ -50,18 +56,29 @@ Status IntLayer::Validate() const {
 
 void IntLayer::Apply(const int16_t* in, int64_t n, int64_t in_stride, int16_t* out, int64_t out_stride) const {
   constexpr int64_t kBlock = 32;  // positions per pass over the weights (they stay in L1/L2)
-  int32_t acc[kBlock];
+  constexpr int kRows = 8;
+  int32_t acc[kRows * kBlock];
   for (int64_t p0 = 0; p0 < n; p0 += kBlock) {
     const int64_t np = std::min(kBlock, n - p0);
-    for (int32_t o = 0; o < cout; ++o) {
-      dot_rows(weight.data() + static_cast<size_t>(o) * cin, cin, in + p0 * in_stride, np, in_stride, acc);
-      const int32_t sh = shift[o];
-      const int32_t half = sh > 0 ? (1 << (sh - 1)) : 0;
-      for (int64_t p = 0; p < np; ++p) {
-        int32_t v = (acc[p] + bias[o] + half) >> sh;
-        v = std::clamp(v, -amax, amax);
-        if (leaky >= 0 && v < 0) v = (v * leaky + (1 << (kLeakyShift - 1))) >> kLeakyShift;
-        out[(p0 + p) * out_stride + o] = static_cast<int16_t>(v);
+    for (int32_t o0 = 0; o0 < cout; o0 += kRows) {
+      const int rows = std::min(kRows, cout - o0);
+      const int16_t* w = weight.data() + static_cast<size_t>(o0) * cin;
+      if (rows == kRows) {
+        dot_rows<kRows>(w, cin, in + p0 * in_stride, np, in_stride, acc, kBlock);
+      } else {
+        for (int r = 0; r < rows; ++r)
+          dot_rows<1>(w + static_cast<size_t>(r) * cin, cin, in + p0 * in_stride, np, in_stride, acc + r * kBlock, kBlock);
+      }
+      for (int r = 0; r < rows; ++r) {
+        const int32_t o = o0 + r;
+        const int32_t sh = shift[o];
+        const int32_t half = sh > 0 ? (1 << (sh - 1)) : 0;
+        for (int64_t p = 0; p < np; ++p) {
+          int32_t v = (acc[r * kBlock + p] + bias[o] + half) >> sh;
+          v = std::clamp(v, -amax, amax);
+          if (leaky >= 0 && v < 0) v = (v * leaky + (1 << (kLeakyShift - 1))) >> kLeakyShift;
+          out[(p0 + p) * out_stride + o] = static_cast<int16_t>(v);
+        }
       }
     }
   }
