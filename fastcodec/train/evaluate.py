@@ -115,6 +115,8 @@ def main(argv=None):
     p.add_argument("--limit", type=int, default=None, help="first N images only")
     p.add_argument("--out", default="results")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--merge", action="store_true",
+                   help="keep the other models of an existing OUT/kodak_rd.json (same images) and replace these")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     names = a.models.split(",") if a.models else list_models()
@@ -123,6 +125,11 @@ def main(argv=None):
     qualities = [int(q) for q in a.qualities.split(",")]
     traditional = anchors(a.anchors)
     results, bd = {}, {}
+    previous = Path(a.out) / "kodak_rd.json"
+    if a.merge and previous.exists():
+        old = json.loads(previous.read_text())
+        if old.get("images") == len(images):
+            results, bd = old["models"], old["bd_rate_pct_vs"]
     for name in names:
         model = load_model(name)
         label = Path(name).stem if name.endswith(".safetensors") else name
