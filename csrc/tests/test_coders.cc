@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+
+#include "harness.h"
 #include <random>
 #include <string>
 #include <vector>
@@ -14,25 +16,7 @@ using namespace fastcodec;
 
 namespace {
 
-int g_passed = 0, g_failed = 0;
-
-#define CHECK(cond)                                                          \
-  do {                                                                       \
-    if (!(cond)) {                                                           \
-      std::printf("  %s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      throw 0;                                                               \
-    }                                                                        \
-  } while (0)
-
-void run(const char* name, const std::function<void()>& fn) {
-  try {
-    fn();
-    ++g_passed;
-  } catch (...) {
-    std::printf("FAILED %s\n", name);
-    ++g_failed;
-  }
-}
+using fastcodec_test::run;
 
 struct Tables {
   std::vector<int32_t> cdfs, lengths, offsets;
@@ -203,6 +187,5 @@ int main() {
   run("malformed_streams", test_malformed_streams);
   run("bad_indexes_and_tables", test_bad_indexes_and_tables);
   run("quantize_weights", test_quantize_weights);
-  std::printf("%d passed, %d failed\n", g_passed, g_failed);
-  return g_failed == 0 ? 0 : 1;
+  return fastcodec_test::report();
 }

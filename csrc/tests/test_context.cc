@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+
+#include "harness.h"
 #include <random>
 #include <vector>
 
@@ -14,25 +16,7 @@ using namespace fastcodec;
 
 namespace {
 
-int g_passed = 0, g_failed = 0;
-
-#define CHECK(cond)                                                          \
-  do {                                                                       \
-    if (!(cond)) {                                                           \
-      std::printf("  %s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      throw 0;                                                               \
-    }                                                                        \
-  } while (0)
-
-void run(const char* name, const std::function<void()>& fn) {
-  try {
-    fn();
-    ++g_passed;
-  } catch (...) {
-    std::printf("FAILED %s\n", name);
-    ++g_failed;
-  }
-}
+using fastcodec_test::run;
 
 void test_layer_matches_naive() {
   std::mt19937 rng(1);
@@ -122,6 +106,5 @@ int main() {
   run("round_trip_wavefront", test_round_trip_wavefront);
   run("round_trip_checkerboard", test_round_trip_checkerboard);
   run("invalid_models", test_invalid_models);
-  std::printf("%d passed, %d failed\n", g_passed, g_failed);
-  return g_failed == 0 ? 0 : 1;
+  return fastcodec_test::report();
 }
