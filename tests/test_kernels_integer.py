@@ -44,3 +44,35 @@ def test_context_coding_through_triton_equals_core(arch, order):
     sym_t, mean_t = net.decode_reference(hyper, table, data, backend="triton")
     sym_c, mean_c = net.decode(hyper, table, data)
     assert np.array_equal(sym_t, sym_c) and np.array_equal(mean_t, mean_c)
+
+
+@pytest.mark.parametrize("arch", ["mbt2018-mean", "bmshj2018-hyperprior"])
+def test_int_conv_net_kernel_equals_reference(arch):
+    """The int32 h_s (fastcodec.integer.conv) through the Triton layer kernel, phase by phase."""
+    from fastcodec.integer.conv import freeze_conv_net
+    from fastcodec.kernels.int_conv import int_conv_net
+    from fastcodec.models import build
+
+    torch.manual_seed(1)
+    model = build(arch, N=8, M=12).eval()
+    net = freeze_conv_net(model.h_s, [torch.round(torch.randn(1, 8, 3, 4) * 5) for _ in range(2)])
+    for size in [(1, 1), (2, 3)]:
+        z = torch.round(torch.randn(1, 8, *size) * 6)
+        z[0, 0, 0, 0] = 20000  # clamped on entry
+        assert torch.equal(int_conv_net(net, z).cpu().to(torch.int64), net.forward_int(z, "reference"))
+
+
+def test_mean_scale_bitstream_is_the_same_with_the_triton_prior():
+    from fastcodec.models import build
+
+    torch.manual_seed(2)
+    model = build("mbt2018-mean", N=8, M=12).eval()
+    with torch.no_grad():
+        model.gains.log_gain.add_(2.0)
+    x = torch.rand(1, 3, 64, 48)
+    zs = [torch.round(model.h_a(model.analyze(model.pad(x), torch.tensor([q])))) for q in (0, 7)]
+    model.freeze_prior(zs)
+    a = model.compress(x, 5)
+    model.prior_backend = "triton"
+    b = model.compress(x, 5)
+    assert a["strings"] == b["strings"]

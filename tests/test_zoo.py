@@ -70,7 +70,8 @@ def test_integer_prior_is_shipped_and_used(tmp_path):
     assert loaded.int_h_s is not None and not any(k.startswith("int_h_s") for k in loaded.state_dict())
     z = zs[1]
     out = loaded.prior(z)
-    frac = loaded.int_h_s.out_frac
+    frac = loaded.int_h_s.out_frac.double().reshape(1, -1, 1, 1)   # one format per channel
+    assert loaded.int_h_s.version.item() == 2
     assert torch.equal(out * 2.0 ** frac, torch.round(out * 2.0 ** frac))  # exact fixed point
     assert float((out - loaded.h_s(z)).norm() / loaded.h_s(z).norm()) < 0.02
     c = loaded.compress(x, 7)

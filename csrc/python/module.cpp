@@ -12,6 +12,7 @@
 #include "../cdf_table.h"
 #include "../coder.h"
 #include "../context_coding.h"
+#include "../intconv.h"
 #include "../parallel.h"
 #include "../pmf_quantize.h"
 
@@ -307,6 +308,62 @@ py::tuple context_encode(const fastcodec::IntContextModel& m, const py::handle& 
   return py::make_tuple(symbols, indexes, means);
 }
 
+// ---- integer convolution networks (h_s) ----
+
+std::shared_ptr<fastcodec::IntConvNet> make_conv_net(const py::sequence& layers) {
+  auto net = std::make_shared<fastcodec::IntConvNet>();
+  for (const py::handle& item : layers) {
+    auto t = item.cast<py::tuple>();
+    if (py::len(t) != 11)
+      throw py::value_error("a convolution is (transposed, kernel, stride, pad, out_pad, weight, bias, shift, "
+                            "in_amax, amax, leaky)");
+    fastcodec::IntConv c;
+    c.transposed = t[0].cast<bool>();
+    c.kernel = t[1].cast<int32_t>();
+    c.stride = t[2].cast<int32_t>();
+    c.pad = t[3].cast<int32_t>();
+    c.out_pad = t[4].cast<int32_t>();
+    auto w = strict_array<int16_t>(t[5], "convolution weight");
+    auto b = strict_array<int32_t>(t[6], "convolution bias");
+    auto sh = strict_array<int32_t>(t[7], "convolution shift");
+    if (w.ndim() != 4 || w.shape(2) != c.kernel || w.shape(3) != c.kernel)
+      throw py::value_error("convolution weight must be 4-D [.., .., kernel, kernel]");
+    c.cin = static_cast<int32_t>(c.transposed ? w.shape(0) : w.shape(1));
+    c.cout = static_cast<int32_t>(c.transposed ? w.shape(1) : w.shape(0));
+    c.weight.assign(w.data(), w.data() + w.size());
+    c.bias.assign(b.data(), b.data() + b.size());
+    c.shift.assign(sh.data(), sh.data() + sh.size());
+    c.in_amax = t[8].cast<int32_t>();
+    c.amax = t[9].cast<int32_t>();
+    c.leaky = t[10].cast<int32_t>();
+    net->layers.push_back(std::move(c));
+  }
+  Status st = net->Prepare();
+  if (!st.ok()) raise_status(st);
+  return net;
+}
+
+CArray<int16_t> conv_net_run(const fastcodec::IntConvNet& net, const py::handle& z_obj) {
+  auto z = strict_array<int32_t>(z_obj, "z");
+  if (z.ndim() != 3 || z.shape(2) != net.layers.front().cin)
+    throw py::value_error("z must be [h, w, " + std::to_string(net.layers.front().cin) + "] int32");
+  if (z.shape(0) > fastcodec::IntConvNet::kMaxSide || z.shape(1) > fastcodec::IntConvNet::kMaxSide)
+    throw py::value_error("z is too large");
+  int32_t H, W;
+  const int32_t h = static_cast<int32_t>(z.shape(0)), w = static_cast<int32_t>(z.shape(1));
+  if (!net.OutShape(h, w, &H, &W)) throw py::value_error("z size gives an empty or too large output");
+  CArray<int16_t> out({static_cast<py::ssize_t>(H), static_cast<py::ssize_t>(W),
+                       static_cast<py::ssize_t>(net.layers.back().cout)});
+  int16_t* dst = out.mutable_data();
+  Status st;
+  {
+    py::gil_scoped_release release;
+    st = net.Run(z.data(), h, w, dst);
+  }
+  if (!st.ok()) raise_status(st);
+  return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -338,6 +395,9 @@ PYBIND11_MODULE(_core, m) {
            py::arg("y_frac"), py::arg("mean_frac"), py::arg("thresholds"));
   m.def("context_decode", &context_decode, py::arg("model"), py::arg("hyper"), py::arg("table"), py::arg("data"));
   m.def("context_encode", &context_encode, py::arg("model"), py::arg("hyper"), py::arg("y"));
+  py::class_<fastcodec::IntConvNet, std::shared_ptr<fastcodec::IntConvNet>>(m, "IntConvNet")
+      .def(py::init(&make_conv_net), py::arg("layers"))
+      .def("run", &conv_net_run, py::arg("z"));
   m.def("max_encoded_size", [](int64_t n, int64_t escapes, int coder) {
     return to_coder(coder) == Coder::kAns ? fastcodec::rans_max_size(n, escapes) : fastcodec::range_max_size(n, escapes);
   }, py::arg("n"), py::arg("escapes"), py::arg("coder"));

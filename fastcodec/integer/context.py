@@ -140,7 +140,11 @@ class IntContextNet(nn.Module):
         self.M, self.order = int(M), int(order)
         self.layers = nn.ModuleList(layers)  # context, params0, params1, params2
         self.register_buffer("taps", torch.as_tensor(taps, dtype=torch.int32).reshape(-1, 2))
-        self.register_buffer("fracs", torch.tensor([int(hyper_shift), int(y_frac), int(params_frac)],
+        #: per hyper channel: P' = round_shift(P, hyper_shift[c]) takes h_s output channel c (its
+        #: own format when h_s is an int32 network) to the entropy-parameter input format
+        hs = torch.as_tensor(hyper_shift, dtype=torch.int32).reshape(-1).expand(2 * self.M).clone()
+        self.register_buffer("hyper_shift_c", hs)
+        self.register_buffer("fracs", torch.tensor([int(hs[0]), int(y_frac), int(params_frac)],
                                                        dtype=torch.int32))
         self.register_buffer("mean_frac", torch.as_tensor(mean_frac, dtype=torch.int32))
         self.register_buffer("thresholds", torch.as_tensor(thresholds, dtype=torch.int32))
@@ -161,13 +165,14 @@ class IntContextNet(nn.Module):
                 wq = Int32Layer.quantize(float_weights[i], w_exp)
             layers.append(Int32Layer(wq, tensors[p + "bias_q"], tensors[p + "shift"], *meta, w_exp=w_exp))
         fr = tensors["fracs"].tolist()
-        net = cls(M, order, tensors["taps"], layers, fr[0], fr[1], tensors["mean_frac"], tensors["thresholds"], fr[2])
+        net = cls(M, order, tensors["taps"], layers, tensors.get("hyper_shift_c", fr[0]), fr[1], tensors["mean_frac"], tensors["thresholds"], fr[2])
         net.core()  # validates the shapes and the no-overflow bounds in C++ now, not mid-decode
         return net
 
     @property
     def hyper_shift(self):
-        return int(self.fracs[0])
+        """[2M] int64: the shift of each h_s output channel to the entropy-parameter input format."""
+        return self.hyper_shift_c.to(torch.int64)
 
     @property
     def y_frac(self):
@@ -182,7 +187,7 @@ class IntContextNet(nn.Module):
     def hyper_input(self, h_int):
         """int_h_s output (int64 [1, 2M, H, W]) -> the entropy-parameter input format, int16 [H, W, 2M]."""
         lim = self.layers[1].in_amax
-        a = _round_shift(h_int[0].to(torch.int64), self.hyper_shift).clamp_(-lim, lim)
+        a = _round_shift(h_int[0].to(torch.int64), self.hyper_shift[:, None, None]).clamp_(-lim, lim)
         return np.ascontiguousarray(a.permute(1, 2, 0).numpy().astype(np.int16))
 
     def scale_index(self, s):
@@ -365,5 +370,5 @@ def freeze_context(model, int_h_s, calibration, order, headroom=2.0, amax=ACT_AM
     table_scales = _gaussian_table()[0].double()
     s_frac = out_frac[:M]
     thr = torch.floor(table_scales[None, :] * torch.pow(2.0, s_frac.double())[:, None]).clamp(-ACC_LIMIT, ACC_LIMIT)
-    hyper_shift = int_h_s.out_frac - e_frac
+    hyper_shift = torch.as_tensor(int_h_s.out_frac, dtype=torch.int64) - e_frac   # v1: one format; int32 nets: per channel
     return IntContextNet(M, order, taps, layers, hyper_shift, y_frac, out_frac[M:], thr.to(torch.int64), e_frac)

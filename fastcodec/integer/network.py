@@ -114,7 +114,8 @@ class IntSequential(nn.Module):
     def out_frac(self):
         return int(self.fracs[1])
 
-    def forward_int(self, a):
+    def forward_int(self, a, backend=None):
+        """Exact integer output; v1 networks have the torch reference only (backend is ignored)."""
         for layer in self.layers:
             a = layer(a)
         return a

@@ -90,15 +90,21 @@ class LearnedCodec(nn.Module):
         last bits and the encoder's z comes out of channels_last transforms while the decoder's is
         built from decoded integers."""
         if self.int_h_s is not None:
-            return self.int_h_s(z_hat.to(torch.float32).cpu().contiguous()).to(z_hat.device)
+            ihs = self.int_h_s
+            out = self.prior_int(z_hat).double() * torch.pow(2.0, -torch.as_tensor(ihs.out_frac).double()).reshape(1, -1, 1, 1)
+            return out.float().to(z_hat.device)
         return self.h_s(z_hat.to(torch.float32).contiguous())
 
-    def prior_int(self, z_hat):
+    #: where the int32 h_s runs: "core" (C++), "reference" (torch) or "triton" (fastcodec.kernels;
+    #: a GPU, or TRITON_INTERPRET=1): the same integers from each. v1 networks run the reference.
+    prior_backend = "core"
+
+    def prior_int(self, z_hat, backend=None):
         """The frozen integer h_s output as integers (int64 [1, 2M or M, H, W], int_h_s.out_frac
-        fractional bits)."""
+        fractional bits: one format (v1) or one per channel (int32 networks))."""
         ihs = self.int_h_s
         a = torch.round(z_hat.to(torch.float64).cpu().contiguous() * 2.0 ** ihs.in_frac).to(torch.int64)
-        return ihs.forward_int(a)
+        return ihs.forward_int(a, backend or self.prior_backend)
 
     @staticmethod
     def _calibration_z(calibration):
@@ -107,12 +113,13 @@ class LearnedCodec(nn.Module):
 
     @torch.no_grad()
     def freeze_prior(self, calibration):
-        """Freezes h_s into integer arithmetic, its fixed-point formats chosen on rounded side
-        latents of real images: a list of z [1, N, h, w] or of (y, z) pairs."""
-        from fastcodec.integer import freeze_sequential
+        """Freezes h_s into an int32 integer network (fastcodec.integer.conv), its fixed-point
+        formats chosen on rounded side latents of real images: a list of z [1, N, h, w] or of
+        (y, z) pairs."""
+        from fastcodec.integer.conv import freeze_conv_net
 
         zs = self._calibration_z(calibration)
-        self._set_int_h_s(freeze_sequential(self.h_s.float().cpu(), [z.float().cpu() for z in zs]))
+        self._set_int_h_s(freeze_conv_net(self.h_s.float().cpu(), [torch.round(z.float().cpu()) for z in zs]))
         self.h_s.to(self.device)
         return self.int_h_s
 
@@ -127,36 +134,56 @@ class LearnedCodec(nn.Module):
         are int64."""
         if self.int_h_s is None:
             return {}
-        from fastcodec.integer.network import IntLayer, weight_digest
+        from fastcodec.integer.network import weight_digest
 
         state = self.int_h_s.state_dict()
         out = {self.INT_PREFIX + k: v.to(torch.int64).contiguous() for k, v in state.items()
                if not k.endswith("weight_q")}
-        out[self.INT_PREFIX + "weights_digest"] = weight_digest(
-            [m.weight_q for m in self.int_h_s.layers if isinstance(m, IntLayer)])
+        out[self.INT_PREFIX + "weights_digest"] = weight_digest(self._int_weights(self.int_h_s))
         return out
+
+    @staticmethod
+    def _int_weights(net):
+        from fastcodec.integer.network import IntLayer
+
+        if hasattr(net, "int_weights"):
+            return net.int_weights()
+        return [m.weight_q for m in net.layers if isinstance(m, IntLayer)]
 
     def set_integer_state(self, tensors):
         """Rebuilds the frozen integer h_s from integer_state() tensors (layer formats included)."""
         tensors = {k: v for k, v in tensors.items() if k.startswith(self.INT_PREFIX)}
         if not tensors:
             return
-        from fastcodec.integer import freeze_sequential
-
-        # the layer structure follows h_s; the shapes and values come from the stored tensors
-        dummy = [torch.zeros(1, self.N, 2, 2)]
-        skeleton = freeze_sequential(self.h_s.float().cpu(), dummy)
         state = {k[len(self.INT_PREFIX):]: v for k, v in tensors.items()}
         digest = state.pop("weights_digest", None)
-        own = skeleton.state_dict()
-        skeleton.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=digest is None)
-        if digest is not None:  # weights shipped as float only: rebuild the integers, prove them exact
-            from fastcodec.integer.network import IntLayer, rebuild_weights, weight_digest
+        if "version" in state:   # an int32 network (fastcodec.integer.conv)
+            from fastcodec.integer.conv import FORMAT_VERSION, IntConvNet
 
-            rebuild_weights(skeleton, self.h_s)
-            if not torch.equal(weight_digest([m.weight_q for m in skeleton.layers if isinstance(m, IntLayer)]), digest):
+            if int(state["version"].reshape(-1)[0]) != FORMAT_VERSION:
+                raise ValueError(f"integer h_s format {int(state['version'].reshape(-1)[0])} is not supported")
+            net = IntConvNet.skeleton(self.h_s, state)
+            if digest is None:
+                raise ValueError("the integer h_s has no weights digest")
+            net.rebuild_weights(self.h_s)
+        else:                    # a v1 network (fastcodec.integer.network)
+            from fastcodec.integer import freeze_sequential
+            from fastcodec.integer.network import rebuild_weights
+
+            # the layer structure follows h_s; the shapes and values come from the stored tensors
+            net = freeze_sequential(self.h_s.float().cpu(), [torch.zeros(1, self.N, 2, 2)])
+            own = net.state_dict()
+            net.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=digest is None)
+            if digest is not None:  # weights shipped as float only: rebuild the integers
+                rebuild_weights(net, self.h_s)
+        if digest is not None:
+            from fastcodec.integer.network import weight_digest
+
+            if not torch.equal(weight_digest(self._int_weights(net)), digest):
                 raise ValueError("the integer h_s rebuilt from the float weights does not match its digest")
-        self._set_int_h_s(skeleton)
+        if hasattr(net, "core"):
+            net.core()  # validates the no-overflow bounds in C++ now, not mid-decode
+        self._set_int_h_s(net)
 
     def config(self):
         """Constructor arguments that rebuild this model (stored with its weights)."""
