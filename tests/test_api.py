@@ -182,3 +182,16 @@ def test_thread_count_does_not_change_decoding(tiny):
             np.testing.assert_array_equal(a, b)
     finally:
         torch.set_num_threads(before)
+
+
+def test_allocator_tuning_can_be_disabled(monkeypatch):
+    from fastcodec import _allocator
+
+    monkeypatch.setattr(_allocator, "_done", False)
+    monkeypatch.setenv("FASTCODEC_MALLOC_TUNING", "0")
+    assert _allocator.tune() is False
+    monkeypatch.delenv("FASTCODEC_MALLOC_TUNING")
+    import sys
+
+    if sys.platform.startswith("linux"):
+        assert _allocator.tune() in (True, False)   # glibc: True; musl: no mallopt

@@ -64,3 +64,35 @@ def test_checkerboard_conv_sees_only_anchors_at_non_anchors():
     y_full = conv(x)
     # at non-anchor positions the context depends on anchors only
     torch.testing.assert_close(y_anchor_only[..., ~a[0, 0]], y_full[..., ~a[0, 0]])
+
+
+@pytest.mark.parametrize("k,s,p,op", [(5, 2, 2, 1), (3, 2, 1, 1), (4, 2, 1, 0), (9, 4, 4, 3)])
+def test_subpixel_equals_transposed_convolution(k, s, p, op):
+    from fastcodec.functional.subpixel import conv_transpose_subpixel, subpixel_weights
+
+    torch.manual_seed(k)
+    tc = torch.nn.ConvTranspose2d(6, 3, k, s, p, op).double()
+    x = torch.randn(2, 6, 5, 7, dtype=torch.float64)
+    w, b, pad = subpixel_weights(tc.weight, tc.bias, s, p, op)
+    torch.testing.assert_close(conv_transpose_subpixel(x, w, b, s, pad), tc(x), rtol=0, atol=1e-12)
+    assert subpixel_weights(tc.weight, tc.bias, s, p, op + 1 if op + 1 < s else op - 1) is None  # not s x input
+
+
+def test_synthesis_uses_the_subpixel_tail_with_the_same_result():
+    from fastcodec.models import build
+    from fastcodec.models.transforms import run_mixed
+
+    torch.manual_seed(0)
+    model = build("mbt2018-mean", N=8, M=12).eval()
+    model.bf16_transforms = False
+    y = torch.randn(1, 12, 4, 6)
+    q = torch.tensor([3])
+    with torch.inference_mode():
+        fast = model.synthesize(y, q)
+        assert model.__dict__.get("_gs_tail") is not None
+        plain = run_mixed(model.g_s, (y * model.gains.inv_gain(q)).contiguous(memory_format=torch.channels_last), False)
+    torch.testing.assert_close(fast, plain, rtol=1e-5, atol=1e-5)
+    with torch.no_grad():
+        model.g_s[-1].weight.mul_(2)   # new weights: the cached tail is rebuilt
+        again = model.synthesize(y, q)
+    assert not torch.allclose(again, fast)

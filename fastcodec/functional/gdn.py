@@ -15,4 +15,7 @@ def gdn(x, beta, gamma, inverse=False, simplified=False):
         norm = F.conv2d(x.abs(), weight, beta.to(x.dtype))
         return x * norm if inverse else x / norm
     norm = F.conv2d(x * x, weight, beta.to(x.dtype))
+    if not torch.is_grad_enabled() or not (x.requires_grad or gamma.requires_grad or beta.requires_grad):
+        # inference: in place, no extra full-size temporaries (same values)
+        return (norm.sqrt_() if inverse else norm.rsqrt_()).mul_(x)
     return x * torch.sqrt(norm) if inverse else x * torch.rsqrt(norm)

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fastcodec.entropy.coders import FactorizedCoder
+from fastcodec.functional.subpixel import conv_transpose_subpixel, subpixel_weights
 from fastcodec.models.gains import QualityGains
 from fastcodec.models.transforms import run_mixed
 
@@ -65,7 +66,32 @@ class LearnedCodec(nn.Module):
     def synthesize(self, y_hat, q):
         """x_hat = g_s(y_hat * inv_gain(q)), as used when coding."""
         y = (y_hat * self.gains.inv_gain(q)).contiguous(memory_format=torch.channels_last)
-        return run_mixed(self.g_s, y, self._bf16()).contiguous()
+        tail = self._synthesis_tail()
+        if tail is None:
+            return run_mixed(self.g_s, y, self._bf16()).contiguous()
+        with torch.autocast(y.device.type, dtype=torch.bfloat16, enabled=self._bf16()):
+            h = self.g_s[:-1](y)
+        return conv_transpose_subpixel(h.float(), *tail).contiguous()
+
+    def _synthesis_tail(self):
+        """The last (float32) layer of g_s as a sub-pixel convolution (fastcodec.functional.subpixel:
+        same sums, 2-3x faster on CPUs for 3 output channels), rebuilt when the weights change;
+        None where it does not apply (training, other layer types)."""
+        last = self.g_s[-1]
+        if not isinstance(last, nn.ConvTranspose2d) or (torch.is_grad_enabled() and last.weight.requires_grad):
+            return None
+        key = (last.weight.data_ptr(), last.weight._version, last.weight.device)
+        cached = self.__dict__.get("_gs_tail")
+        if cached is None or cached[0] != key:
+            with torch.no_grad():
+                w = subpixel_weights(last.weight.float(), last.bias.float() if last.bias is not None else None,
+                                     last.stride[0], last.padding[0], last.output_padding[0])
+            if w is None or last.stride[0] != last.stride[1]:
+                return None
+            weight, bias, pad = w
+            cached = (key, (weight.contiguous(memory_format=torch.channels_last), bias, last.stride[0], pad))
+            self.__dict__["_gs_tail"] = cached
+        return cached[1]
 
     @property
     def device(self):
