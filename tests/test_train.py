@@ -74,3 +74,18 @@ def test_evaluation_points_and_bd_rate():
     table = bd_table([{"bpp": r, "psnr": q} for r, q in zip(rate, quality)],
                      {"webp": [{"bpp": r * 2, "psnr": q} for r, q in zip(rate, quality)]})
     assert abs(table["webp"]["pchip"] + 50) < 1e-6
+
+
+@pytest.mark.parametrize("arch", ["bmshj2018-factorized", "bmshj2018-hyperprior"])
+def test_fit_density_lowers_the_rate_and_touches_only_the_density(arch):
+    from fastcodec.train.fit_density import fit_density
+
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    sampler = ArraySampler([rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(3)])
+    model = build(arch, N=8, M=12)
+    before_state = {k: v.clone() for k, v in model.state_dict().items()}
+    before, after = fit_density(model, sampler, batches=2, batch_size=8, crop=64, steps=60, lr=1e-2, log=lambda s: None)
+    assert after < before
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before_state[k]) == (not k.startswith("entropy_bottleneck.")), k
