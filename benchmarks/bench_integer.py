@@ -59,6 +59,33 @@ def run(names, n_images, qualities):
     return rows
 
 
+def hs_timing(names, repeats=5):
+    """Seconds per call of h_s on a Kodak-sized side latent (12 x 8): the float network and each
+    backend of the integer one (Triton only with a CUDA GPU)."""
+    rows = []
+    for name in names:
+        model = load_model(name)
+        ihs = model.int_h_s
+        if ihs is None:
+            continue
+        torch.manual_seed(0)
+        z = torch.round(torch.randn(1, model.N, 8, 12) * 3)
+        runs = {"float32 h_s": lambda: model.h_s(z)}
+        backends = ["reference", "core"] if hasattr(ihs, "core") else ["reference"]
+        if hasattr(ihs, "core") and torch.cuda.is_available():
+            backends.append("triton")
+        for b in backends:
+            runs[f"integer, {b}"] = (lambda b=b: ihs.forward_int(z, b))
+        with torch.inference_mode():
+            for label, fn in runs.items():
+                fn()
+                t0 = time.perf_counter()
+                for _ in range(repeats):
+                    fn()
+                rows.append((name, label, (time.perf_counter() - t0) / repeats))
+    return rows
+
+
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--images", type=int, default=24)
@@ -68,6 +95,10 @@ def main(argv=None):
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     names = a.models.split(",") if a.models else fastcodec.list_models()
+    print("h_s on a Kodak-sized side latent (12 x 8):\n\n| model | h_s | ms/call |\n|---|---|---|")
+    for name, label, sec in hs_timing(names):
+        print(f"| {name} | {label} | {1000 * sec:.1f} |")
+    print()
     rows = run(names, a.images, [int(q) for q in a.qualities.split(",")])
     print(f"{a.images} Kodak images, torch threads {a.threads}\n")
     print("| model | quality | float prior bpp / PSNR | integer prior bpp / PSNR | rate change | decode s/image float / integer |")

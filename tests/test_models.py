@@ -115,3 +115,28 @@ def test_shipped_model_round_trips_the_sample_at_every_quality():
         for q in (1, 4.5, 8):
             out = fastcodec.decode(fastcodec.load(name, q).encode(image))
             assert out.shape == image.shape
+
+
+def test_factorized_density_per_quality_codes_and_round_trips():
+    from fastcodec.models import build
+
+    torch.manual_seed(0)
+    shared = build("bmshj2018-factorized", N=8, M=12).eval()
+    model = build("bmshj2018-factorized", N=8, M=12).eval()
+    model.load_state_dict(shared.state_dict())
+    model.expand_density_per_quality()
+    assert model.entropy_bottleneck.channels == 12 * 8 and model.config()["density_per_quality"]
+    x = torch.rand(1, 3, 40, 56)
+    y = torch.round(torch.randn(3, 12, 4, 4) * 3)
+    # copies of one density: the same likelihoods for every quality, as the shared model's
+    torch.testing.assert_close(model.y_likelihood(y, torch.tensor([0, 3, 7])), shared.y_likelihood(y, 0))
+    with torch.no_grad():   # quality 8's density differs from now on
+        model.entropy_bottleneck._bias3[7 * 12:].add_(1.0)
+    assert not torch.allclose(model.y_likelihood(y[:1], 7), model.y_likelihood(y[:1], 0))
+    for q in (0, 7, 3.4):
+        c = model.compress(x, q)
+        out = model.decompress(c["strings"], c["latent"], c["size"], q)
+        assert out.shape == x.shape
+    assert model.density_index(3.4) == 3 and model.density_index(3.6) == 4 and model.density_index(9) == 7
+    c7, c0 = model.compress(x, 7), model.compress(x, 0)
+    assert c7["strings"] != c0["strings"]

@@ -96,3 +96,16 @@ def test_derived_model_shares_its_base_tensors(tmp_path):
     export(build("mbt2018-mean", N=8, M=12), "base", 3, zoo_dir=tmp_path)  # the base changes
     with pytest.raises(ValueError, match="another version"):
         zoo.load_model(weights / "derived.safetensors")
+
+
+def test_factorized_with_per_quality_densities_ships_and_decodes(tmp_path):
+    torch.manual_seed(0)
+    model = build("bmshj2018-factorized", N=8, M=12).eval()
+    model.expand_density_per_quality()
+    export(model, "fq", 1, zoo_dir=tmp_path)
+    loaded = zoo.load_model(tmp_path / "weights" / "fq.safetensors")
+    assert loaded.density_per_quality and loaded.factorized_coder().channels == 12 * 8
+    x = torch.rand(1, 3, 32, 48)
+    for q in (0, 7):
+        c = loaded.compress(x, q)
+        assert loaded.decompress(c["strings"], c["latent"], c["size"], q).shape == x.shape

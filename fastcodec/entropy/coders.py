@@ -68,13 +68,17 @@ class FactorizedCoder:
         pmfs, lengths, offsets = bottleneck.pmfs()
         return cls(coding.pmf_to_cdf_table(pmfs, lengths, offsets, precision=16))
 
-    def _indexes(self, shape):
+    def _indexes(self, shape, first=0):
         c = shape[1]
-        return np.ascontiguousarray(np.broadcast_to(np.arange(c, dtype=np.int32)[:, None, None], shape[1:]))
+        if first < 0 or first + c > self.channels:
+            raise ValueError(f"tables {first}..{first + c - 1} asked of a coder with {self.channels}")
+        idx = np.arange(first, first + c, dtype=np.int32)
+        return np.ascontiguousarray(np.broadcast_to(idx[:, None, None], shape[1:]))
 
-    def encode(self, z):
-        return coding.encode(_np_int32(torch.round(z[0])), self._indexes(z.shape), self.table)
+    def encode(self, z, first=0):
+        """z [1, C, H, W] with the tables of channels first .. first + C - 1."""
+        return coding.encode(_np_int32(torch.round(z[0])), self._indexes(z.shape, first), self.table)
 
-    def decode(self, data, shape, device="cpu"):
-        sym = coding.decode(data, self._indexes(shape), self.table)
+    def decode(self, data, shape, device="cpu", first=0):
+        sym = coding.decode(data, self._indexes(shape, first), self.table)
         return torch.from_numpy(sym).to(device, torch.float32)[None]

@@ -32,21 +32,25 @@ class EntropyBottleneck(nn.Module):
             if i < len(self.filters):
                 self.register_parameter(f"_factor{i}", nn.Parameter(torch.zeros(channels, dims[i + 1], 1)))
 
-    def logits_cumulative(self, x):
-        """x: [C, 1, N] -> f(x): [C, 1, N]; sigmoid of it is the cumulative."""
+    def logits_cumulative(self, x, first=0):
+        """x: [C, 1, N] -> f(x): [C, 1, N] with the densities of channels first .. first + C - 1;
+        sigmoid of it is the cumulative."""
+        sl = slice(first, first + x.shape[0])
         logits = x
         for i in range(len(self.filters) + 1):
-            logits = torch.matmul(F.softplus(getattr(self, f"_matrix{i}")), logits) + getattr(self, f"_bias{i}")
+            logits = torch.matmul(F.softplus(getattr(self, f"_matrix{i}")[sl]), logits) + getattr(self, f"_bias{i}")[sl]
             if i < len(self.filters):
-                logits = logits + torch.tanh(getattr(self, f"_factor{i}")) * torch.tanh(logits)
+                logits = logits + torch.tanh(getattr(self, f"_factor{i}")[sl]) * torch.tanh(logits)
         return logits
 
-    def likelihood(self, values):
-        """values: [B, C, H, W] (float32, already noisy or rounded) -> likelihoods, same shape."""
+    def likelihood(self, values, first=0):
+        """values: [B, C, H, W] (float32, already noisy or rounded) -> likelihoods, same shape, under
+        the densities of channels first .. first + C - 1 (a bottleneck may hold one set of
+        densities per quality: see bmshj2018-factorized)."""
         b, c, h, w = values.shape
         v = values.float().permute(1, 0, 2, 3).reshape(c, 1, -1)
-        lower = self.logits_cumulative(v - 0.5)
-        upper = self.logits_cumulative(v + 0.5)
+        lower = self.logits_cumulative(v - 0.5, first)
+        upper = self.logits_cumulative(v + 0.5, first)
         sign = -torch.sign(lower + upper).detach()
         lik = torch.abs(torch.sigmoid(sign * upper) - torch.sigmoid(sign * lower))
         lik = lower_bound(lik, LIKELIHOOD_BOUND)

@@ -66,6 +66,9 @@ def to_compressai_state_dict(model, quality):
         elif key == "g_s.0.weight":  # ConvTranspose2d weight: [in, out, k, k]
             value *= inv_gain[:, None, None, None]
         m = re.match(r"^entropy_bottleneck\._(matrix|bias|factor)(\d+)$", key)
+        if m and getattr(model, "density_per_quality", False):   # CompressAI: one density, this quality's
+            k = model.density_index(q)
+            value = value[k * model.M:(k + 1) * model.M]
         if m:
             key = f"entropy_bottleneck.{ {'matrix': 'matrices', 'bias': 'biases', 'factor': 'factors'}[m.group(1)] }.{m.group(2)}"
         state[key] = value

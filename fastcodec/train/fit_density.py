@@ -35,27 +35,30 @@ def coded_latent(model, x, q):
 
 def fit_density(model, sampler, batches=48, batch_size=16, crop=128, steps=1500, lr=1e-2, seed=0, log=print):
     """Optimizes model.entropy_bottleneck alone on the rate of noisy latents of random crops
-    (every quality equally often); returns (bpp before, bpp after) on those latents."""
+    (every quality equally often; per-quality densities each on their own quality's latents);
+    returns (bpp before, bpp after) on those latents."""
     rng = np.random.default_rng(seed)
     latents, pixels = [], batch_size * crop * crop
     model.eval()
     for _ in range(batches):
         x = sampler.batch(rng, batch_size, crop)
         q = torch.from_numpy(rng.permutation(np.arange(batch_size) % NUM_QUALITIES)).long()
-        latents.append(coded_latent(model, x, q).float())
+        latents.append((coded_latent(model, x, q).float(), q))
     eb = model.entropy_bottleneck
     params = list(eb.parameters())
     opt = torch.optim.Adam(params, lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    per_quality = not hasattr(model, "h_a") and hasattr(model, "y_likelihood")
 
-    def rate(v):
-        return (-torch.log2(eb.likelihood(v))).sum() / pixels
+    def rate(v, q):
+        lik = model.y_likelihood(v, q) if per_quality else eb.likelihood(v)
+        return (-torch.log2(lik)).sum() / pixels
 
     with torch.no_grad():
-        before = float(np.mean([rate(torch.round(v)).item() for v in latents]))
+        before = float(np.mean([rate(torch.round(v), q).item() for v, q in latents]))
     for step in range(steps):
-        v = latents[step % len(latents)]
-        loss = rate(noisy(v))
+        v, q = latents[step % len(latents)]
+        loss = rate(noisy(v), q)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -63,7 +66,7 @@ def fit_density(model, sampler, batches=48, batch_size=16, crop=128, steps=1500,
         if (step + 1) % 250 == 0:
             log(f"step {step + 1}: {loss.item():.4f} bpp (noisy)")
     with torch.no_grad():
-        after = float(np.mean([rate(torch.round(v)).item() for v in latents]))
+        after = float(np.mean([rate(torch.round(v), q).item() for v, q in latents]))
     return before, after
 
 
@@ -71,8 +74,8 @@ def main(argv=None):
     from safetensors.torch import save_file
 
     from fastcodec.models import build
-    from fastcodec.train.__main__ import warm_start
     from fastcodec.train.data import CropSampler, list_images
+    from fastcodec.zoo import WEIGHTS_DIR, load_weights, manifest
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--arch", required=True)
@@ -82,9 +85,17 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=1500)
     p.add_argument("--lr", type=float, default=1e-2)
     p.add_argument("--val-dirs", default="set5,set14", help="subfolders never used (validation)")
+    p.add_argument("--per-quality", action="store_true",
+                   help="bmshj2018-factorized: copy a shared density to one per quality, then fit each")
     a = p.parse_args(argv)
-    model = build(a.arch)
-    print(warm_start(model, a.init), flush=True)
+    entry = manifest().get(a.init)
+    arch, config, state = load_weights(WEIGHTS_DIR / entry["file"] if entry else a.init)
+    if arch != a.arch:
+        raise SystemExit(f"{a.init} holds a {arch} model, not {a.arch}")
+    model = build(arch, **config)
+    model.load_state_dict(state)
+    if a.per_quality:
+        model.expand_density_per_quality()
     paths = list_images(a.data, exclude_dirs=tuple(d for d in a.val_dirs.split(",") if d))
     if any("kodak" in str(x).lower() for x in paths):
         raise SystemExit("refusing to fit on Kodak images")
