@@ -89,3 +89,26 @@ def test_fit_density_lowers_the_rate_and_touches_only_the_density(arch):
     assert after < before
     for k, v in model.state_dict().items():
         assert torch.equal(v, before_state[k]) == (not k.startswith("entropy_bottleneck.")), k
+
+
+def test_model_config_follows_the_warm_start_and_the_checkpoint(tmp_path):
+    """A per-quality factorized warm start builds a per-quality model; a resumed run and an export
+    rebuild it from the checkpoint's config."""
+    import argparse
+
+    from fastcodec.train.__main__ import run_config
+    from fastcodec.train.export import export, export_checkpoint
+
+    torch.manual_seed(0)
+    model = build("bmshj2018-factorized", N=8, M=12).expand_density_per_quality()
+    export(model, "fq", 1, zoo_dir=tmp_path)
+    init = tmp_path / "weights" / "fq.safetensors"
+    args = argparse.Namespace(out=str(tmp_path / "run"), init=str(init), arch="bmshj2018-factorized", N=128, M=192)
+    cfg = run_config(args)
+    assert cfg == {"N": 8, "M": 12, "density_per_quality": True}
+    rng = np.random.default_rng(0)
+    sampler = ArraySampler([rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(2)])
+    train(build("bmshj2018-factorized", **cfg), sampler, tmp_path / "run", 2, batch_size=8, crop=64, log_every=1)
+    assert run_config(argparse.Namespace(out=str(tmp_path / "run"), init=None, arch="x", N=1, M=1)) == cfg
+    entry = export_checkpoint(tmp_path / "run" / "ckpt.pt", "bmshj2018-factorized", "fq2", zoo_dir=tmp_path)
+    assert entry["config"]["density_per_quality"]

@@ -1,5 +1,6 @@
 """python -m fastcodec.train: see `fastcodec train --help`."""
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -57,6 +58,26 @@ def warm_started(source, prefix):
     return any(k.startswith(prefix) for k in state)
 
 
+def run_config(args):
+    """Constructor arguments of the model: those of a checkpoint being resumed, else of the warm
+    start's weights (e.g. bmshj2018-factorized's per-quality densities), else --N/--M."""
+    import torch
+
+    from fastcodec.zoo import WEIGHTS_DIR, load_weights, manifest
+
+    ckpt = Path(args.out) / "ckpt.pt"
+    if ckpt.exists():
+        cfg = torch.load(ckpt, weights_only=True).get("config")
+        if cfg:
+            return json.loads(cfg)
+    if args.init:
+        entry = manifest().get(args.init)
+        arch, cfg, _ = load_weights(WEIGHTS_DIR / entry["file"] if entry else Path(args.init))
+        if arch == args.arch:
+            return dict(cfg, N=cfg.get("N", args.N), M=cfg.get("M", args.M))
+    return {"N": args.N, "M": args.M}
+
+
 def run(args):
     import torch
 
@@ -78,7 +99,7 @@ def run(args):
         raise SystemExit("refusing to train on Kodak images")
     print(f"{len(train_paths)} training images, {len(val_paths)} held out", flush=True)
     sampler = CropSampler(train_paths)
-    model = build(args.arch, N=args.N, M=args.M)
+    model = build(args.arch, **run_config(args))
     if args.init and not (Path(args.out) / "ckpt.pt").exists():
         print(warm_start(model, args.init), flush=True)
         if hasattr(model, "init_context_as_mean_scale") and not warm_started(args.init, "entropy_parameters."):

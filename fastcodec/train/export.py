@@ -97,16 +97,16 @@ def calibration_latents(model, image_dir, limit=12, qualities=(0, 3, 7)):
 
 
 def export_checkpoint(ckpt_path, arch, name, N=128, M=192, notes="", calibration_dir=None, base=None,
-                      step_offset=0):
+                      step_offset=0, zoo_dir=None):
     from fastcodec.models import build
 
     state = torch.load(ckpt_path, weights_only=True)
-    model = build(arch, N=N, M=M)
+    model = build(arch, **(json.loads(state["config"]) if "config" in state else {"N": N, "M": M}))
     model.load_state_dict(state["model"])
     model.eval()
     zs = calibration_latents(model, calibration_dir) if calibration_dir and hasattr(model, "h_a") else None
     return export(model, name, state["step"] + step_offset, Path(ckpt_path).parent / "log.jsonl", notes=notes,
-                  calibration=zs, base=base)
+                  calibration=zs, base=base, zoo_dir=zoo_dir)
 
 
 if __name__ == "__main__":

@@ -129,6 +129,7 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
         if step % ckpt_every == 0 or step == steps or stop:
             tmp = out_dir / "ckpt.pt.tmp"
             torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
+                        "config": json.dumps(model.config()),
                         "param_names": [n for n, p in model.named_parameters() if p.requires_grad]}, tmp)
             tmp.replace(ckpt_path)
         if val_images and (step % val_every == 0 or step == steps):
