@@ -31,19 +31,28 @@ COMPRESSAI_CTORS = {"bmshj2018-hyperprior": "bmshj2018_hyperprior", "mbt2018-mea
 
 
 def compressai_model(name, quality):
-    """CompressAI's model of the same architecture holding the shipped fastcodec weights."""
-    import compressai.zoo
+    """CompressAI's model of the same architecture and size (N, M of ours, not of CompressAI's zoo
+    entry for a quality: its mbt2018 uses N=192 at qualities 1-4) holding the shipped fastcodec
+    weights. Every tensor must carry over, but the z density when CompressAI's has another
+    depth (timing only then)."""
+    from compressai.zoo.image import model_architectures
     from fastcodec.models.compressai_compat import to_compressai_state_dict
     from fastcodec.zoo import load_model
 
     ours = load_model(name)
-    theirs = getattr(compressai.zoo, COMPRESSAI_CTORS[name])(quality=1, pretrained=False)
+    theirs = model_architectures[name](N=ours.N, M=ours.M)
     state = theirs.state_dict()
     ours_state = to_compressai_state_dict(ours, quality)
     eb = ours.entropy_bottleneck
     if len(eb.filters) != 4:  # CompressAI's bottleneck has 4 hidden layers; keep its own (timing only)
         ours_state = {k: v for k, v in ours_state.items() if not k.startswith("entropy_bottleneck.")}
-    state.update({k: v for k, v in ours_state.items() if k in state and state[k].shape == v.shape})
+    missing = [k for k in state if k not in ours_state and not k.startswith("entropy_bottleneck.")
+               and not k.endswith(("_cdf_length", "_offset", "_quantized_cdf", "scale_table"))]
+    bad = [k for k, v in ours_state.items() if k not in state or state[k].shape != v.shape]
+    if missing or bad:
+        raise RuntimeError(f"{name}: weights do not carry over to CompressAI (missing {missing[:3]}, "
+                           f"mismatched {bad[:3]})")
+    state.update(ours_state)
     theirs.load_state_dict(state)
     theirs.update(force=True)
     return theirs.eval()
