@@ -121,16 +121,22 @@ class LearnedCodec(nn.Module):
             return out.float().to(z_hat.device)
         return self.h_s(z_hat.to(torch.float32).contiguous())
 
-    #: where the int32 h_s runs: "core" (C++), "reference" (torch) or "triton" (fastcodec.kernels;
-    #: a GPU, or TRITON_INTERPRET=1): the same integers from each. v1 networks run the reference.
-    prior_backend = "core"
+    #: where the int32 h_s runs: "auto" (Triton for a model on a CUDA GPU with Triton installed,
+    #: else C++), "core" (C++), "reference" (torch) or "triton" (fastcodec.kernels; a GPU, or
+    #: TRITON_INTERPRET=1): the same integers from each. v1 networks run the reference.
+    prior_backend = "auto"
 
     def prior_int(self, z_hat, backend=None):
         """The frozen integer h_s output as integers (int64 [1, 2M or M, H, W], int_h_s.out_frac
         fractional bits: one format (v1) or one per channel (int32 networks))."""
         ihs = self.int_h_s
+        backend = backend or self.prior_backend
+        if backend == "auto":
+            from fastcodec.layers.gdn import _triton_available
+
+            backend = "triton" if z_hat.is_cuda and _triton_available() else "core"
         a = torch.round(z_hat.to(torch.float64).cpu().contiguous() * 2.0 ** ihs.in_frac).to(torch.int64)
-        return ihs.forward_int(a, backend or self.prior_backend)
+        return ihs.forward_int(a, backend)
 
     @staticmethod
     def _calibration_z(calibration):
