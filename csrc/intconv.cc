@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
+
+#include "parallel.h"
 
 namespace fastcodec {
 
@@ -57,18 +60,26 @@ int64_t IntConv::OutSize(int64_t in) const {
   return transposed ? (in - 1) * stride - 2 * pad + kernel + out_pad : (in + 2 * pad - kernel) / stride + 1;
 }
 
-void IntConv::Apply(const int16_t* in, int32_t H, int32_t W, int16_t* out) const {
+void IntConv::Apply(const int16_t* in, int32_t H, int32_t W, int16_t* out, int threads) const {
   const int64_t OH = OutSize(H), OW = OutSize(W);
   constexpr int64_t kChunk = 32;  // output positions gathered per call of the phase layer
   const int32_t s = transposed ? stride : 1;
-  std::vector<int16_t> patches, res(static_cast<size_t>(kChunk) * cout);
-  std::vector<int64_t> dest(kChunk);
+  // jobs: (phase, a band of output rows of that phase); they write disjoint outputs, and every
+  // output is the same exact integer function of the inputs, so any split gives the same result
+  constexpr int64_t kRowsPerJob = 2;
+  std::vector<std::pair<int32_t, int64_t>> jobs;
   for (int32_t ph = 0; ph < static_cast<int32_t>(phases.size()); ++ph) {
+    const int64_t py = transposed ? ph / s : 0;
+    for (int64_t oy = py; oy < OH; oy += s * kRowsPerJob) jobs.emplace_back(ph, oy);
+  }
+  parallel_for(static_cast<int64_t>(jobs.size()), threads, [&](int64_t j) {
+    const int32_t ph = jobs[j].first;
     const Phase& P = phases[ph];
-    const int32_t py = transposed ? ph / s : 0, px = transposed ? ph % s : 0;
+    const int32_t px = transposed ? ph % s : 0;
     const int32_t ntaps = static_cast<int32_t>(P.taps.size() / 2);
     const int64_t width = static_cast<int64_t>(ntaps) * cin;
-    patches.assign(static_cast<size_t>(kChunk * width), 0);
+    std::vector<int16_t> patches(static_cast<size_t>(kChunk * width)), res(static_cast<size_t>(kChunk) * cout);
+    int64_t dest[kChunk];
     int64_t n = 0;
     auto flush = [&]() {
       P.layer.Apply(patches.data(), n, width, res.data(), cout);
@@ -76,7 +87,8 @@ void IntConv::Apply(const int16_t* in, int32_t H, int32_t W, int16_t* out) const
         std::copy(res.data() + i * cout, res.data() + (i + 1) * cout, out + dest[i] * cout);
       n = 0;
     };
-    for (int64_t oy = py; oy < OH; oy += s)
+    const int64_t oy_end = std::min<int64_t>(OH, jobs[j].second + s * kRowsPerJob);
+    for (int64_t oy = jobs[j].second; oy < oy_end; oy += s)
       for (int64_t ox = px; ox < OW; ox += s) {
         int16_t* row = patches.data() + n * width;
         for (int32_t t = 0; t < ntaps; ++t) {
@@ -103,7 +115,7 @@ void IntConv::Apply(const int16_t* in, int32_t H, int32_t W, int16_t* out) const
         if (n == kChunk) flush();
       }
     if (n) flush();
-  }
+  });
 }
 
 Status IntConvNet::Prepare() {
@@ -137,7 +149,7 @@ bool IntConvNet::OutShape(int32_t h, int32_t w, int32_t* H, int32_t* W) const {
   return true;
 }
 
-Status IntConvNet::Run(const int32_t* z, int32_t h, int32_t w, int16_t* out) const {
+Status IntConvNet::Run(const int32_t* z, int32_t h, int32_t w, int16_t* out, int threads) const {
   int32_t H, W;
   if (!OutShape(h, w, &H, &W)) return Status::InvalidArgument("integer network: input size out of range");
   const int32_t lim = layers[0].in_amax;
@@ -154,7 +166,7 @@ Status IntConvNet::Run(const int32_t* z, int32_t h, int32_t w, int16_t* out) con
       next.assign(static_cast<size_t>(nh * nw * l.cout), 0);
       dst = next.data();
     }
-    l.Apply(cur.data(), static_cast<int32_t>(ch), static_cast<int32_t>(cw), dst);
+    l.Apply(cur.data(), static_cast<int32_t>(ch), static_cast<int32_t>(cw), dst, threads);
     cur.swap(next);
     ch = nh;
     cw = nw;

@@ -32,8 +32,9 @@ struct IntConv {
   // Checks shapes and ranges, builds the phases, validates each phase's no-overflow bound.
   Status Prepare();
   int64_t OutSize(int64_t in) const;
-  // in [H][W][cin] within +-in_amax, out [OutSize(H)][OutSize(W)][cout].
-  void Apply(const int16_t* in, int32_t H, int32_t W, int16_t* out) const;
+  // in [H][W][cin] within +-in_amax, out [OutSize(H)][OutSize(W)][cout]; on up to `threads`
+  // threads (bands of output rows; the result does not depend on the split).
+  void Apply(const int16_t* in, int32_t H, int32_t W, int16_t* out, int threads = 1) const;
 };
 
 struct IntConvNet {
@@ -43,7 +44,7 @@ struct IntConvNet {
   // Output shape for an input of h x w (false if a size would be empty or beyond kMaxSide).
   bool OutShape(int32_t h, int32_t w, int32_t* H, int32_t* W) const;
   // z [h][w][cin] integers (clamped to +-layers[0].in_amax) -> out [H][W][cout] of the last layer.
-  Status Run(const int32_t* z, int32_t h, int32_t w, int16_t* out) const;
+  Status Run(const int32_t* z, int32_t h, int32_t w, int16_t* out, int threads = 1) const;
 
   static constexpr int32_t kMaxSide = 1 << 16;
 };

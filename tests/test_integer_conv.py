@@ -41,6 +41,14 @@ def test_core_equals_reference(arch, size):
     assert torch.equal(net.forward_int(big, "core"), net.forward_int(big, "reference"))
 
 
+def test_threads_give_the_same_integers():
+    model, net, _ = _frozen()
+    z = np.ascontiguousarray(np.round(np.random.default_rng(0).normal(0, 6, (5, 7, model.N))).astype(np.int32))
+    one = net.core().run(z, 1)
+    for t in (2, 3):
+        assert np.array_equal(net.core().run(z, t), one)
+
+
 def test_fixed_point_is_close_to_float():
     model, net, zs = _frozen()
     with torch.no_grad():

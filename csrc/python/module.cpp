@@ -343,7 +343,7 @@ std::shared_ptr<fastcodec::IntConvNet> make_conv_net(const py::sequence& layers)
   return net;
 }
 
-CArray<int16_t> conv_net_run(const fastcodec::IntConvNet& net, const py::handle& z_obj) {
+CArray<int16_t> conv_net_run(const fastcodec::IntConvNet& net, const py::handle& z_obj, int threads) {
   auto z = strict_array<int32_t>(z_obj, "z");
   if (z.ndim() != 3 || z.shape(2) != net.layers.front().cin)
     throw py::value_error("z must be [h, w, " + std::to_string(net.layers.front().cin) + "] int32");
@@ -358,7 +358,7 @@ CArray<int16_t> conv_net_run(const fastcodec::IntConvNet& net, const py::handle&
   Status st;
   {
     py::gil_scoped_release release;
-    st = net.Run(z.data(), h, w, dst);
+    st = net.Run(z.data(), h, w, dst, threads);
   }
   if (!st.ok()) raise_status(st);
   return out;
@@ -397,7 +397,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("context_encode", &context_encode, py::arg("model"), py::arg("hyper"), py::arg("y"));
   py::class_<fastcodec::IntConvNet, std::shared_ptr<fastcodec::IntConvNet>>(m, "IntConvNet")
       .def(py::init(&make_conv_net), py::arg("layers"))
-      .def("run", &conv_net_run, py::arg("z"));
+      .def("run", &conv_net_run, py::arg("z"), py::arg("threads") = 1);
   m.def("max_encoded_size", [](int64_t n, int64_t escapes, int coder) {
     return to_coder(coder) == Coder::kAns ? fastcodec::rans_max_size(n, escapes) : fastcodec::range_max_size(n, escapes);
   }, py::arg("n"), py::arg("escapes"), py::arg("coder"));

@@ -89,6 +89,11 @@ void check_layer(bool transposed, int32_t k, int32_t s, int32_t pad, int32_t out
   std::vector<int16_t> out(c.OutSize(H) * c.OutSize(W) * c.cout);
   c.Apply(in.data(), H, W, out.data());
   CHECK(out == naive(c, in, H, W));
+  for (int threads : {2, 3}) {  // bands of rows on several threads: the same integers
+    std::vector<int16_t> par(out.size(), -1);
+    c.Apply(in.data(), H, W, par.data(), threads);
+    CHECK(par == out);
+  }
 }
 
 void test_layers_match_naive() {

@@ -196,7 +196,7 @@ class IntConvNet(nn.Module):
         if a.shape[0] != 1:
             return torch.cat([self.forward_int(x[None], backend) for x in a])
         z = np.ascontiguousarray(a[0].permute(1, 2, 0).cpu().numpy().astype(np.int32))
-        out = self.core().run(z)
+        out = self.core().run(z, torch.get_num_threads())
         return torch.from_numpy(out).permute(2, 0, 1)[None].to(torch.int64)
 
     def forward(self, x):
