@@ -12,11 +12,12 @@ import fastcodec  # noqa: E402
 GOLDEN = Path(__file__).resolve().parent / "golden"
 WEIGHTS = str(GOLDEN / "zoo" / "weights" / "golden-tiny.safetensors")
 EXPECTED = np.load(GOLDEN / "decoded_v1.npz")
-MODEL_OF = {"mbt2018_q6": "golden-tiny-mbt2018", "checkerboard_q2": "golden-tiny-checkerboard"}
 
 
 def weights_of(case):
-    return str(GOLDEN / "zoo" / "weights" / f"{MODEL_OF.get(case, 'golden-tiny')}.safetensors")
+    from make_golden import model_of
+
+    return str(GOLDEN / "zoo" / "weights" / f"{model_of(case)}.safetensors")
 
 
 @pytest.fixture(autouse=True)
