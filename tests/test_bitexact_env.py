@@ -1,6 +1,7 @@
 """Decoding under a deliberately different float environment (ATen's scalar kernels instead of
 SIMD, one thread) gives exactly the latents the encoder's process decodes, for every golden model
-(mbt2018-mean, mbt2018, he2021-checkerboard, each with its integer prior). The same check over the
+(mean-scale, mbt2018, he2021-checkerboard with v1 and int32 integer priors, the scale hyperprior, the
+per-quality factorized model). The same check over the
 Kodak set and the shipped models: python -m benchmarks.check_bitexact."""
 import os
 import subprocess
@@ -14,7 +15,8 @@ torch = pytest.importorskip("torch")
 
 ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS = ROOT / "tests" / "golden" / "zoo" / "weights"
-MODELS = ["golden-tiny", "golden-tiny-mbt2018", "golden-tiny-checkerboard"]
+MODELS = ["golden-tiny", "golden-tiny-mbt2018", "golden-tiny-checkerboard", "golden-tiny-int32", "golden-tiny-int32-mbt2018",
+          "golden-tiny-hyperprior", "golden-tiny-factorized"]
 
 
 def test_latents_identical_in_a_perturbed_decoder(tmp_path):
