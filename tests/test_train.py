@@ -112,3 +112,25 @@ def test_model_config_follows_the_warm_start_and_the_checkpoint(tmp_path):
     assert run_config(argparse.Namespace(out=str(tmp_path / "run"), init=None, arch="x", N=1, M=1)) == cfg
     entry = export_checkpoint(tmp_path / "run" / "ckpt.pt", "bmshj2018-factorized", "fq2", zoo_dir=tmp_path)
     assert entry["config"]["density_per_quality"]
+
+
+def test_round_rate_quantization_trains_on_the_coded_symbols():
+    """With rate_quantization "round", a training forward's likelihoods are those of the symbols
+    compress() codes (same as eval mode), and gradients still reach the entropy model."""
+    torch.manual_seed(0)
+    model = build("mbt2018-mean", N=8, M=12)
+    x = torch.rand(2, 3, 64, 64)
+    q = torch.tensor([0, 5])
+    model.eval()
+    with torch.no_grad():
+        ref = model(x, q)["likelihoods"]
+    model.train()
+    model.rate_quantization = "round"
+    out = model(x, q)["likelihoods"]
+    for k in ("y", "z"):
+        torch.testing.assert_close(out[k], ref[k])
+    sum((-torch.log2(v)).sum() for v in out.values()).backward()
+    assert sum(float(p.grad.abs().sum()) for p in model.entropy_bottleneck.parameters() if p.grad is not None) > 0
+    assert float(model.g_a[0].weight.grad.abs().sum()) > 0   # straight through the rounding
+    model.rate_quantization = "noise"
+    assert not torch.equal(model(x, q)["likelihoods"]["y"], ref["y"])

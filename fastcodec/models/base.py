@@ -43,6 +43,12 @@ class LearnedCodec(nn.Module):
     #: float32, so decodability never depends on it; PSNR moves by a few hundredths of a dB.
     bf16_transforms = None
 
+    #: how training evaluates likelihoods (fastcodec.models.transforms.rate_input): "noise" (additive
+    #: uniform noise) or "round" (the symbols actually coded, straight-through gradient). Noise
+    #: biases small predicted scales upwards: with frozen transforms, "round" trains the entropy
+    #: model on exactly what it codes (docs/training.md, session 3).
+    rate_quantization = "noise"
+
     #: False while training only entropy-model parts with g_s frozen: forward() then skips the
     #: synthesis (x_hat None). With straight-through rounding the distortion does not depend on
     #: the predicted means, so the rate is the whole loss of those parts.

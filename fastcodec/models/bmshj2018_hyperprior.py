@@ -8,7 +8,7 @@ from fastcodec.entropy.factorized import EntropyBottleneck
 from fastcodec.entropy.gaussian import gaussian_likelihood
 from fastcodec.layers import conv, deconv
 from fastcodec.models.base import LearnedCodec
-from fastcodec.models.transforms import (analysis, hyper_analysis, noisy, round_ste, run_autocast, run_mixed,
+from fastcodec.models.transforms import (analysis, hyper_analysis, rate_input, round_ste, run_autocast, run_mixed,
                                          synthesis)
 
 
@@ -27,10 +27,10 @@ class ScaleHyperprior(LearnedCodec):
     def forward(self, x, q, autocast=False):
         y = run_mixed(self.g_a, x, autocast) * self.gains.gain(q)
         z = run_mixed(self.h_a, torch.abs(y), autocast)
-        z_t = noisy(z) if self.training else torch.round(z)
+        z_t = rate_input(self, z)
         z_lik = self.entropy_bottleneck.likelihood(z_t)
         scales = run_mixed(self.h_s, z_t, autocast, tail=2)
-        y_lik = gaussian_likelihood(noisy(y) if self.training else torch.round(y), scales)
+        y_lik = gaussian_likelihood(rate_input(self, y), scales)
         x_hat = (run_autocast(self.g_s, round_ste(y) * self.gains.inv_gain(q), autocast)
                  if self.synthesis_in_training else None)
         return {"x_hat": x_hat, "likelihoods": {"y": y_lik, "z": z_lik}}

@@ -6,7 +6,7 @@ from fastcodec.entropy.coders import GaussianCoder
 from fastcodec.entropy.factorized import EntropyBottleneck
 from fastcodec.entropy.gaussian import gaussian_likelihood
 from fastcodec.models.base import LearnedCodec
-from fastcodec.models.transforms import (analysis, hyper_analysis, mean_scale_hyper_synthesis, noisy, round_ste,
+from fastcodec.models.transforms import (analysis, hyper_analysis, mean_scale_hyper_synthesis, rate_input, round_ste,
                                          run_autocast, run_mixed, synthesis)
 
 
@@ -33,12 +33,12 @@ class MeanScaleHyperprior(LearnedCodec):
         """(y, likelihoods of z, h_s output) of a training/evaluation pass."""
         y = run_mixed(self.g_a, x, autocast) * self.gains.gain(q)
         z = run_mixed(self.h_a, y, autocast)
-        z_t = noisy(z) if self.training else torch.round(z)
+        z_t = rate_input(self, z)
         return y, self.entropy_bottleneck.likelihood(z_t), run_mixed(self.h_s, z_t, autocast)
 
     def _forward_output(self, y, scales, means, z_lik, q, autocast):
         """Likelihoods of y under N(means, scales) and the reconstruction from y rounded around the means."""
-        y_rate = noisy(y) if self.training else torch.round(y - means) + means
+        y_rate = rate_input(self, y, means)
         y_lik = gaussian_likelihood(y_rate, scales, means)
         y_hat = round_ste(y - means) + means
         x_hat = run_autocast(self.g_s, y_hat * self.gains.inv_gain(q), autocast) if self.synthesis_in_training else None

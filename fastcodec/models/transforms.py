@@ -55,3 +55,14 @@ def run_autocast(module, x, autocast):
 
 def noisy(x):
     return x + torch.empty_like(x).uniform_(-0.5, 0.5)
+
+
+def rate_input(model, x, center=None):
+    """What a likelihood is evaluated at: in eval mode the coded value (x rounded around center);
+    in training, per model.rate_quantization, x plus uniform noise ("noise", the papers' proxy) or
+    the coded value itself with a straight-through gradient ("round")."""
+    if model.training and model.rate_quantization == "noise":
+        return noisy(x)
+    if center is None:
+        return round_ste(x) if model.training else torch.round(x)
+    return (round_ste(x - center) if model.training else torch.round(x - center)) + center

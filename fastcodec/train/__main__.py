@@ -33,6 +33,9 @@ def build_parser(parser=None):
     parser.add_argument("--init", default=None,
                         help="start from these weights (.safetensors or a zoo name); tensors whose name and "
                              "shape match are loaded, so a context model can start from a mean-scale model")
+    parser.add_argument("--rate-quantization", choices=("noise", "round"), default="noise",
+                        help="likelihoods in training at noisy latents (the papers' proxy) or at the coded "
+                             "symbols with a straight-through gradient (for entropy models on frozen transforms)")
     return parser
 
 
@@ -100,6 +103,7 @@ def run(args):
     print(f"{len(train_paths)} training images, {len(val_paths)} held out", flush=True)
     sampler = CropSampler(train_paths)
     model = build(args.arch, **run_config(args))
+    model.rate_quantization = args.rate_quantization
     if args.init and not (Path(args.out) / "ckpt.pt").exists():
         print(warm_start(model, args.init), flush=True)
         if hasattr(model, "init_context_as_mean_scale") and not warm_started(args.init, "entropy_parameters."):

@@ -118,7 +118,7 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
             cnt = np.maximum(acc["count"], 1)
             psnr = 10 * np.log10(1 / np.maximum(acc["mse"] / cnt, 1e-10))
             rec = {"step": step, "loss": acc["loss"] / acc["n"], "sec_per_step": (time.time() - t0) / acc["n"],
-                   "lr": lr, "crop": crop, "batch": batch_size,
+                   "lr": lr, "crop": crop, "batch": batch_size, "rate_q": model.rate_quantization,
                    "bpp": [round(v, 4) for v in (acc["bpp"] / cnt).tolist()],
                    "psnr": [round(v, 2) for v in psnr.tolist()]}
             log.write(json.dumps(rec) + "\n")
