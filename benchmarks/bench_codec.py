@@ -47,7 +47,7 @@ def compressai_model(name, quality):
     if len(eb.filters) != 4:  # CompressAI's bottleneck has 4 hidden layers; keep its own (timing only)
         ours_state = {k: v for k, v in ours_state.items() if not k.startswith("entropy_bottleneck.")}
     missing = [k for k in state if k not in ours_state and not k.startswith("entropy_bottleneck.")
-               and not k.endswith(("_cdf_length", "_offset", "_quantized_cdf", "scale_table"))]
+               and not k.endswith(("_cdf_length", "_offset", "_quantized_cdf", "scale_table", "scale_bound", "pedestal", ".bound", ".mask"))]
     bad = [k for k, v in ours_state.items() if k not in state or state[k].shape != v.shape]
     if missing or bad:
         raise RuntimeError(f"{name}: weights do not carry over to CompressAI (missing {missing[:3]}, "
