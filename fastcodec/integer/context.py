@@ -38,6 +38,31 @@ def _round_shift(a, sh):
     return ((a << up) + half) >> down
 
 
+def fit_output_channel(w, b, in_frac, out_frac, in_amax, masks=(None,)):
+    """The largest weight exponent e of one output channel (weights w, float64; bias b) with
+    |round(w 2^e)| <= 32767 and, for every mask of the inputs one output position sums (None: all),
+    sum |round(w 2^e)| * in_amax + |bias| + 2^(shift-1) <= 2^31 - 1. Returns (e, integer bias,
+    shift, out_frac): out_frac drops where the output would need a left shift."""
+    wmax = float(w.abs().max())
+    e = min(40, int(math.floor(math.log2(32767 / wmax))) if wmax > 0 else 40)
+    while True:
+        q = torch.round(w * 2.0 ** e).abs()
+        sh = in_frac + e - out_frac
+        if sh < 0:                # would need a left shift: give the output fewer bits
+            out_frac += sh
+            sh = 0
+        if sh > 30:               # more accumulator bits than the output can keep
+            e -= sh - 30
+            continue
+        bb = round(b * 2.0 ** (in_frac + e))
+        worst = max(float(q.sum() if m is None else (q * m).sum()) for m in masks)
+        if worst * in_amax + abs(bb) + (2 ** (sh - 1) if sh > 0 else 0) <= ACC_LIMIT and q.max() <= 32767:
+            return e, bb, sh, out_frac
+        e -= 1
+        if e < -40:
+            raise ValueError("cannot fit an integer layer into int32 accumulation")
+
+
 class Int32Layer(nn.Module):
     """A frozen 1x1 (or tap-gathered) layer: out[n, o] from in[n, cin] (see module docstring)."""
 
@@ -77,26 +102,8 @@ class Int32Layer(nn.Module):
         shift = torch.zeros(cout, dtype=torch.int64)
         exps = torch.zeros(cout, dtype=torch.int64)
         for o in range(cout):
-            wmax = float(w[o].abs().max())
-            e = min(40, int(math.floor(math.log2(32767 / wmax))) if wmax > 0 else 40)
-            while True:
-                q = torch.round(w[o] * 2.0 ** e)
-                acc_frac = in_frac + e
-                sh = acc_frac - int(out_frac[o])
-                if sh < 0:                # would need a left shift: give the output fewer bits
-                    out_frac[o] += sh
-                    sh = 0
-                if sh > 30:               # more accumulator bits than the output can keep
-                    e -= sh - 30
-                    continue
-                bb = round(float(b[o]) * 2.0 ** acc_frac)
-                bound = float(q.abs().sum()) * in_amax + abs(bb) + (2 ** (sh - 1) if sh > 0 else 0)
-                if bound <= ACC_LIMIT and q.abs().max() <= 32767:
-                    break
-                e -= 1
-                if e < -40:
-                    raise ValueError("cannot fit an integer layer into int32 accumulation")
-            wq[o], bq[o], shift[o], exps[o] = q, bb, sh, e
+            e, bb, sh, out_frac[o] = fit_output_channel(w[o], float(b[o]), in_frac, int(out_frac[o]), in_amax)
+            wq[o], bq[o], shift[o], exps[o] = torch.round(w[o] * 2.0 ** e), bb, sh, e
         layer = cls(wq, bq, shift, in_amax, amax, leaky, exps)
         return layer, out_frac
 

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fastcodec.integer.context import ACC_LIMIT, ACT_AMAX, LEAKY_SHIFT, _frac_for, _round_shift
+from fastcodec.integer.context import ACT_AMAX, LEAKY_SHIFT, _frac_for, _round_shift, fit_output_channel
 
 FORMAT_VERSION = 2   # the value of the shipped `version` tensor of an int32 h_s
 
@@ -101,26 +101,9 @@ class Int32Conv(nn.Module):
         exps = torch.zeros(cout, dtype=torch.int64)
         bq = torch.zeros(cout, dtype=torch.int64)
         shift = torch.zeros(cout, dtype=torch.int64)
-        for o in range(cout):
-            wmax = float(wo[o].abs().max())
-            e = min(40, int(math.floor(math.log2(32767 / wmax))) if wmax > 0 else 40)
-            while True:
-                q = torch.round(wo[o] * 2.0 ** e).abs()
-                sh = in_frac + e - int(out_frac[o])
-                if sh < 0:                # would need a left shift: give the output fewer bits
-                    out_frac[o] += sh
-                    sh = 0
-                if sh > 30:
-                    e -= sh - 30
-                    continue
-                bb = round(float(b[o]) * 2.0 ** (in_frac + e))
-                worst = max(float((q.sum(0) * m).sum()) for m in masks)
-                if worst * in_amax + abs(bb) + (2 ** (sh - 1) if sh > 0 else 0) <= ACC_LIMIT and q.max() <= 32767:
-                    break
-                e -= 1
-                if e < -40:
-                    raise ValueError("cannot fit an integer convolution into int32 accumulation")
-            exps[o], bq[o], shift[o] = e, bb, sh
+        for o in range(cout):   # the kernel masks broadcast over [cin, k, k]
+            exps[o], bq[o], shift[o], out_frac[o] = fit_output_channel(wo[o], float(b[o]), in_frac, int(out_frac[o]),
+                                                                       in_amax, masks)
         wq = cls.quantize(conv.weight, exps, transposed)
         return cls(wq, exps, bq, shift, geom, in_amax, amax, leaky), out_frac
 
