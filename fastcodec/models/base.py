@@ -71,7 +71,10 @@ class LearnedCodec(nn.Module):
 
     def synthesize(self, y_hat, q):
         """x_hat = g_s(y_hat * inv_gain(q)), as used when coding."""
-        y = (y_hat * self.gains.inv_gain(q)).contiguous(memory_format=torch.channels_last)
+        # clone, not contiguous(): a latent built from an HWC array (the context models' decoders)
+        # has a batch stride of M, which contiguous() accepts as channels_last but oneDNN does
+        # not (its convolutions then take a path 1.7x slower); the copy is ~1 MB.
+        y = (y_hat * self.gains.inv_gain(q)).clone(memory_format=torch.channels_last)
         tail = self._synthesis_tail()
         if tail is None:
             return run_mixed(self.g_s, y, self._bf16()).contiguous()
