@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "parallel.h"
 #include "rans.h"
 
 namespace fastcodec {
@@ -42,51 +43,32 @@ Status IntContextModel::Validate() const {
   return Status::Ok();
 }
 
+void IntContextModel::Pack() {
+  context.Pack();
+  for (IntLayer& l : params) l.Pack();
+}
+
 namespace {
 
 // One pass of the shared loop: positions `pos` (h * W + w), all of whose context inputs are final.
+// Positions of a pass are independent, so Predict splits them among the pool's threads (each with
+// its own scratch); every result is the same exact integer whatever the split.
 class Engine {
  public:
-  Engine(const IntContextModel& m, const int16_t* hyper, int32_t H, int32_t W)
+  Engine(const IntContextModel& m, const int16_t* hyper, int32_t H, int32_t W, WorkerPool* pool)
       : m_(m), hyper_(hyper), H_(H), W_(W), M_(m.M), ntaps_(static_cast<int32_t>(m.taps.size() / 2)),
-        yctx_(static_cast<size_t>(H) * W * m.M, 0) {}
+        yctx_(static_cast<size_t>(H) * W * m.M, 0), pool_(pool), scratch_(pool->size()) {}
 
   // Computes table indexes and means [n][M] for the positions; with_context = false uses a zero
-  // context (the checkerboard anchors).
+  // context (the checkerboard anchors: the context half of the first layer's input is skipped).
   void Predict(const int32_t* pos, int64_t n, bool with_context, int32_t* indexes, int16_t* means) {
-    const int32_t M = M_, M2 = 2 * M_;
-    feats_.assign(static_cast<size_t>(n) * 4 * M, 0);
-    for (int64_t p = 0; p < n; ++p)
-      std::copy_n(hyper_ + static_cast<size_t>(pos[p]) * M2, M2, feats_.data() + p * 4 * M);
-    if (with_context) {
-      patches_.assign(static_cast<size_t>(n) * ntaps_ * M, 0);
-      for (int64_t p = 0; p < n; ++p) {
-        const int32_t h = pos[p] / W_, w = pos[p] % W_;
-        for (int32_t t = 0; t < ntaps_; ++t) {
-          const int32_t hh = h + m_.taps[2 * t], ww = w + m_.taps[2 * t + 1];
-          if (hh < 0 || hh >= H_ || ww < 0 || ww >= W_) continue;
-          std::copy_n(yctx_.data() + (static_cast<size_t>(hh) * W_ + ww) * M, M,
-                      patches_.data() + (p * ntaps_ + t) * M);
-        }
-      }
-      m_.context.Apply(patches_.data(), n, static_cast<int64_t>(ntaps_) * M, feats_.data() + M2, 4 * M);
-    }
-    a_.resize(static_cast<size_t>(n) * m_.params[0].cout);
-    b_.resize(static_cast<size_t>(n) * m_.params[1].cout);
-    out_.resize(static_cast<size_t>(n) * M2);
-    m_.params[0].Apply(feats_.data(), n, 4 * M, a_.data(), m_.params[0].cout);
-    m_.params[1].Apply(a_.data(), n, m_.params[0].cout, b_.data(), m_.params[1].cout);
-    m_.params[2].Apply(b_.data(), n, m_.params[1].cout, out_.data(), M2);
-    const int32_t K = m_.num_scales;
-    for (int64_t p = 0; p < n; ++p) {
-      for (int32_t c = 0; c < M; ++c) {
-        const int32_t s = out_[p * M2 + c];
-        const int32_t* thr = m_.thresholds.data() + static_cast<size_t>(c) * K;
-        int32_t idx = static_cast<int32_t>(std::lower_bound(thr, thr + K, s) - thr);  // #{thr < s}
-        indexes[p * M + c] = std::min(idx, K - 1);
-        means[p * M + c] = out_[p * M2 + M + c];
-      }
-    }
+    constexpr int64_t kMaxChunk = 32;
+    const int64_t chunk = std::clamp<int64_t>((n + pool_->size() - 1) / pool_->size(), 1, kMaxChunk);
+    const int64_t chunks = (n + chunk - 1) / chunk;
+    pool_->Run(chunks, [&](int64_t c, int worker) {
+      const int64_t p0 = c * chunk, np = std::min(chunk, n - p0);
+      PredictChunk(pos + p0, np, with_context, indexes + p0 * M_, means + p0 * M_, scratch_[worker]);
+    });
   }
 
   // Records the decoded latent of a position for later contexts.
@@ -103,10 +85,54 @@ class Engine {
   }
 
  private:
+  struct Scratch {
+    std::vector<int16_t> feats, patches, a, b, out;
+  };
+
+  void PredictChunk(const int32_t* pos, int64_t n, bool with_context, int32_t* indexes, int16_t* means,
+                    Scratch& s) const {
+    const int32_t M = M_, M2 = 2 * M_;
+    s.feats.assign(static_cast<size_t>(n) * 4 * M, 0);
+    for (int64_t p = 0; p < n; ++p)
+      std::copy_n(hyper_ + static_cast<size_t>(pos[p]) * M2, M2, s.feats.data() + p * 4 * M);
+    if (with_context) {
+      s.patches.assign(static_cast<size_t>(n) * ntaps_ * M, 0);
+      for (int64_t p = 0; p < n; ++p) {
+        const int32_t h = pos[p] / W_, w = pos[p] % W_;
+        for (int32_t t = 0; t < ntaps_; ++t) {
+          const int32_t hh = h + m_.taps[2 * t], ww = w + m_.taps[2 * t + 1];
+          if (hh < 0 || hh >= H_ || ww < 0 || ww >= W_) continue;
+          std::copy_n(yctx_.data() + (static_cast<size_t>(hh) * W_ + ww) * M, M,
+                      s.patches.data() + (p * ntaps_ + t) * M);
+        }
+      }
+      m_.context.Apply(s.patches.data(), n, static_cast<int64_t>(ntaps_) * M, s.feats.data() + M2, 4 * M);
+    }
+    s.a.resize(static_cast<size_t>(n) * m_.params[0].cout);
+    s.b.resize(static_cast<size_t>(n) * m_.params[1].cout);
+    s.out.resize(static_cast<size_t>(n) * M2);
+    // without context the second half of the input is zeros: skipping it gives the same integers
+    m_.params[0].Apply(s.feats.data(), n, 4 * M, s.a.data(), m_.params[0].cout, with_context ? 4 * M : M2);
+    m_.params[1].Apply(s.a.data(), n, m_.params[0].cout, s.b.data(), m_.params[1].cout);
+    m_.params[2].Apply(s.b.data(), n, m_.params[1].cout, s.out.data(), M2);
+    const int32_t K = m_.num_scales;
+    for (int64_t p = 0; p < n; ++p) {
+      for (int32_t c = 0; c < M; ++c) {
+        const int32_t v = s.out[p * M2 + c];
+        const int32_t* thr = m_.thresholds.data() + static_cast<size_t>(c) * K;
+        const int32_t idx = static_cast<int32_t>(std::lower_bound(thr, thr + K, v) - thr);  // #{thr < v}
+        indexes[p * M + c] = std::min(idx, K - 1);
+        means[p * M + c] = s.out[p * M2 + M + c];
+      }
+    }
+  }
+
   const IntContextModel& m_;
   const int16_t* hyper_;
   int32_t H_, W_, M_, ntaps_;
-  std::vector<int16_t> yctx_, feats_, patches_, a_, b_, out_;
+  std::vector<int16_t> yctx_;
+  WorkerPool* pool_;
+  std::vector<Scratch> scratch_;
 };
 
 // The coding order as a list of passes: (positions, with_context).
@@ -124,8 +150,8 @@ std::vector<Pass> passes(ContextOrder order, int32_t H, int32_t W) {
       for (int32_t w = 0; w < W; ++w) out[3 * h + w].pos.push_back(h * W + w);
     for (Pass& p : out) p.with_context = true;
   } else {
-    // anchors, then the others; chunks keep the working set small
-    constexpr size_t kChunk = 64;
+    // anchors, then the others; passes of at most kChunk positions bound the per-pass buffers
+    constexpr size_t kChunk = 1024;
     for (int parity = 0; parity < 2; ++parity) {
       Pass cur{{}, parity == 1};
       for (int32_t h = 0; h < H; ++h)
@@ -154,14 +180,15 @@ Status check_args(const IntContextModel& m, const int16_t* hyper, int32_t H, int
 
 Status context_decode(const IntContextModel& m, const int16_t* hyper, int32_t H, int32_t W,
                       const CdfTable& table, const uint8_t* data, size_t size, int32_t* symbols,
-                      int16_t* means) {
+                      int16_t* means, int threads) {
   Status s = check_args(m, hyper, H, W);
   if (!s.ok()) return s;
   if (table.num_tables() < m.num_scales) return Status::InvalidArgument("context coding: table has too few rows");
   RansStreamDecoder dec;
   s = dec.Init(data, size);
   if (!s.ok()) return s;
-  Engine engine(m, hyper, H, W);
+  WorkerPool pool(resolve_threads(threads, int64_t{H} * W));
+  Engine engine(m, hyper, H, W, &pool);
   const int32_t M = m.M;
   std::vector<int32_t> idx, sym;
   std::vector<int16_t> mean;
@@ -183,10 +210,11 @@ Status context_decode(const IntContextModel& m, const int16_t* hyper, int32_t H,
 }
 
 Status context_encode(const IntContextModel& m, const int16_t* hyper, int32_t H, int32_t W, const float* y,
-                      int32_t* symbols_in_order, int32_t* indexes_in_order, int16_t* means) {
+                      int32_t* symbols_in_order, int32_t* indexes_in_order, int16_t* means, int threads) {
   Status s = check_args(m, hyper, H, W);
   if (!s.ok()) return s;
-  Engine engine(m, hyper, H, W);
+  WorkerPool pool(resolve_threads(threads, int64_t{H} * W));
+  Engine engine(m, hyper, H, W, &pool);
   const int32_t M = m.M;
   std::vector<int16_t> mean;
   int64_t k = 0;

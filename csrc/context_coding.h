@@ -36,17 +36,20 @@ struct IntContextModel {
   ContextOrder order = ContextOrder::kWavefront;
 
   Status Validate() const;
+  // Packs every layer's weights for the SIMD kernels (after Validate; results are the same without).
+  void Pack();
 };
 
 // Decodes y: symbols and means [H][W][M] (the latent is symbol + mean * 2^-mean_frac[c]).
-// hyper values must lie in [-params[0].in_amax, params[0].in_amax] (checked).
+// hyper values must lie in [-params[0].in_amax, params[0].in_amax] (checked). The positions of a
+// pass are predicted on up to `threads` threads (<= 0: all cores); the result does not depend on it.
 Status context_decode(const IntContextModel& m, const int16_t* hyper, int32_t H, int32_t W,
                       const CdfTable& table, const uint8_t* data, size_t size, int32_t* symbols,
-                      int16_t* means);
+                      int16_t* means, int threads = 1);
 
 // Encoder: y [H][W][M] float; fills symbols and table indexes in coding order (n = H*W*M each) and
 // means [H][W][M]. Symbols are round-half-even(y - mean), clamped to +-2^30.
 Status context_encode(const IntContextModel& m, const int16_t* hyper, int32_t H, int32_t W, const float* y,
-                      int32_t* symbols_in_order, int32_t* indexes_in_order, int16_t* means);
+                      int32_t* symbols_in_order, int32_t* indexes_in_order, int16_t* means, int threads = 1);
 
 }  // namespace fastcodec

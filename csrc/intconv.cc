@@ -52,6 +52,7 @@ Status IntConv::Prepare() {
     L.leaky = leaky;
     Status st = L.Validate();
     if (!st.ok()) return st;
+    L.Pack();
   }
   return Status::Ok();
 }

@@ -18,12 +18,12 @@ namespace {
 // acc[r][p] = sum_k w[r][k] * x[p][k] for R output rows at once: each x element loaded serves R
 // products (the loop is bound by loads otherwise).
 template <int R>
-FASTCODEC_CLONES void dot_rows(const int16_t* w, int32_t cin, const int16_t* x, int64_t n, int64_t stride,
-                               int32_t* acc, int64_t acc_stride) {
+FASTCODEC_CLONES void dot_rows(const int16_t* w, int32_t cin, int32_t k_used, const int16_t* x, int64_t n,
+                               int64_t stride, int32_t* acc, int64_t acc_stride) {
   for (int64_t p = 0; p < n; ++p) {
     const int16_t* xp = x + p * stride;
     int32_t s[R] = {};
-    for (int32_t k = 0; k < cin; ++k) {
+    for (int32_t k = 0; k < k_used; ++k) {
       const int32_t xv = xp[k];
       for (int r = 0; r < R; ++r) s[r] += static_cast<int32_t>(w[r * static_cast<int64_t>(cin) + k]) * xv;
     }
@@ -54,7 +54,44 @@ Status IntLayer::Validate() const {
   return Status::Ok();
 }
 
-void IntLayer::Apply(const int16_t* in, int64_t n, int64_t in_stride, int16_t* out, int64_t out_stride) const {
+void IntLayer::Pack() { packed = pack_int16(weight.data(), cout, cin); }
+
+namespace {
+
+// out = clamp((acc + bias + 2^(shift-1)) >> shift, -amax, amax), then LeakyReLU where leaky >= 0.
+inline int16_t finish(const IntLayer& l, int32_t o, int32_t acc) {
+  const int32_t sh = l.shift[o];
+  const int32_t half = sh > 0 ? (1 << (sh - 1)) : 0;
+  int32_t v = (acc + l.bias[o] + half) >> sh;
+  v = std::clamp(v, -l.amax, l.amax);
+  if (l.leaky >= 0 && v < 0) v = (v * l.leaky + (1 << (kLeakyShift - 1))) >> kLeakyShift;
+  return static_cast<int16_t>(v);
+}
+
+}  // namespace
+
+void IntLayer::Apply(const int16_t* in, int64_t n, int64_t in_stride, int16_t* out, int64_t out_stride,
+                     int32_t cin_used) const {
+  ApplyWith(int_isa(), in, n, in_stride, out, out_stride, cin_used);
+}
+
+void IntLayer::ApplyWith(IntIsa isa, const int16_t* in, int64_t n, int64_t in_stride, int16_t* out,
+                         int64_t out_stride, int32_t cin_used) const {
+  const int32_t k_used = cin_used < 0 ? cin : std::min(cin_used, cin);
+  const bool simd = isa != IntIsa::kScalar && packed.cin == cin && packed.cout == cout && !packed.data.empty() &&
+                    k_used % 2 == 0;
+  if (simd) {
+    constexpr int64_t kTile = 16;  // positions per accumulator tile
+    const int64_t width = int64_t{packed.blocks} * 16;
+    std::vector<int32_t> acc(static_cast<size_t>(kTile * width));
+    for (int64_t p0 = 0; p0 < n; p0 += kTile) {
+      const int64_t np = std::min(kTile, n - p0);
+      int16_gemm(isa, packed, k_used / 2, in + p0 * in_stride, np, in_stride, acc.data(), width);
+      for (int64_t p = 0; p < np; ++p)
+        for (int32_t o = 0; o < cout; ++o) out[(p0 + p) * out_stride + o] = finish(*this, o, acc[p * width + o]);
+    }
+    return;
+  }
   constexpr int64_t kBlock = 32;  // positions per pass over the weights (they stay in L1/L2)
   constexpr int kRows = 8;
   int32_t acc[kRows * kBlock];
@@ -64,22 +101,14 @@ void IntLayer::Apply(const int16_t* in, int64_t n, int64_t in_stride, int16_t* o
       const int rows = std::min(kRows, cout - o0);
       const int16_t* w = weight.data() + static_cast<size_t>(o0) * cin;
       if (rows == kRows) {
-        dot_rows<kRows>(w, cin, in + p0 * in_stride, np, in_stride, acc, kBlock);
+        dot_rows<kRows>(w, cin, k_used, in + p0 * in_stride, np, in_stride, acc, kBlock);
       } else {
         for (int r = 0; r < rows; ++r)
-          dot_rows<1>(w + static_cast<size_t>(r) * cin, cin, in + p0 * in_stride, np, in_stride, acc + r * kBlock, kBlock);
+          dot_rows<1>(w + static_cast<size_t>(r) * cin, cin, k_used, in + p0 * in_stride, np, in_stride,
+                      acc + r * kBlock, kBlock);
       }
-      for (int r = 0; r < rows; ++r) {
-        const int32_t o = o0 + r;
-        const int32_t sh = shift[o];
-        const int32_t half = sh > 0 ? (1 << (sh - 1)) : 0;
-        for (int64_t p = 0; p < np; ++p) {
-          int32_t v = (acc[r * kBlock + p] + bias[o] + half) >> sh;
-          v = std::clamp(v, -amax, amax);
-          if (leaky >= 0 && v < 0) v = (v * leaky + (1 << (kLeakyShift - 1))) >> kLeakyShift;
-          out[(p0 + p) * out_stride + o] = static_cast<int16_t>(v);
-        }
-      }
+      for (int r = 0; r < rows; ++r)
+        for (int64_t p = 0; p < np; ++p) out[(p0 + p) * out_stride + o0 + r] = finish(*this, o0 + r, acc[r * kBlock + p]);
     }
   }
 }

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "intgemm.h"
 #include "status.h"
 
 namespace fastcodec {
@@ -26,10 +27,20 @@ struct IntLayer {
   int32_t amax = 0;             // outputs are clamped to [-amax, amax], amax <= 32767
   int32_t leaky = -1;           // LeakyReLU multiplier (slope * 2^12), -1: no activation
 
+  // The weights repacked for the SIMD kernels (csrc/intgemm.h) by Pack(); empty: the portable loop.
+  PackedInt16 packed;
+
   // Shapes, ranges and the no-overflow bound above.
   Status Validate() const;
+  // Builds `packed` from `weight` (call once the weights are final; Apply stays exact without it).
+  void Pack();
   // in: [n][cin] (row stride in_stride >= cin), out: [n][cout] (row stride out_stride >= cout).
-  void Apply(const int16_t* in, int64_t n, int64_t in_stride, int16_t* out, int64_t out_stride) const;
+  // cin_used < cin: only the first cin_used inputs are read (the rest taken as zeros: the same
+  // result as zero inputs, without their products). isa: the kernel (int_isa() by default).
+  void Apply(const int16_t* in, int64_t n, int64_t in_stride, int16_t* out, int64_t out_stride,
+             int32_t cin_used = -1) const;
+  void ApplyWith(IntIsa isa, const int16_t* in, int64_t n, int64_t in_stride, int16_t* out, int64_t out_stride,
+                 int32_t cin_used = -1) const;
 };
 
 }  // namespace fastcodec

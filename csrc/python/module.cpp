@@ -259,6 +259,7 @@ std::shared_ptr<fastcodec::IntContextModel> make_context_model(int M, int order,
   m->thresholds.assign(thr.data(), thr.data() + thr.size());
   Status st = m->Validate();
   if (!st.ok()) raise_status(st);
+  m->Pack();
   return m;
 }
 
@@ -269,7 +270,7 @@ CArray<int16_t> checked_hyper(const fastcodec::IntContextModel& m, const py::han
 }
 
 py::tuple context_decode(const fastcodec::IntContextModel& m, const py::handle& hyper_obj, const CdfTable& table,
-                         const py::buffer& data) {
+                         const py::buffer& data, int threads) {
   auto hyper = checked_hyper(m, hyper_obj);
   const int32_t H = static_cast<int32_t>(hyper.shape(0)), W = static_cast<int32_t>(hyper.shape(1));
   py::buffer_info info = data.request();
@@ -281,13 +282,14 @@ py::tuple context_decode(const fastcodec::IntContextModel& m, const py::handle& 
   Status st;
   {
     py::gil_scoped_release release;
-    st = fastcodec::context_decode(m, hyper.data(), H, W, table, bytes.data, bytes.size, sym, mean);
+    st = fastcodec::context_decode(m, hyper.data(), H, W, table, bytes.data, bytes.size, sym, mean, threads);
   }
   if (!st.ok()) raise_status(st);
   return py::make_tuple(symbols, means);
 }
 
-py::tuple context_encode(const fastcodec::IntContextModel& m, const py::handle& hyper_obj, const py::handle& y_obj) {
+py::tuple context_encode(const fastcodec::IntContextModel& m, const py::handle& hyper_obj, const py::handle& y_obj,
+                         int threads) {
   auto hyper = checked_hyper(m, hyper_obj);
   auto y = strict_array<float>(y_obj, "y");
   const int32_t H = static_cast<int32_t>(hyper.shape(0)), W = static_cast<int32_t>(hyper.shape(1));
@@ -302,7 +304,7 @@ py::tuple context_encode(const fastcodec::IntContextModel& m, const py::handle& 
   Status st;
   {
     py::gil_scoped_release release;
-    st = fastcodec::context_encode(m, hyper.data(), H, W, y.data(), sym, idx, mean);
+    st = fastcodec::context_encode(m, hyper.data(), H, W, y.data(), sym, idx, mean, threads);
   }
   if (!st.ok()) raise_status(st);
   return py::make_tuple(symbols, indexes, means);
@@ -393,8 +395,11 @@ PYBIND11_MODULE(_core, m) {
   py::class_<fastcodec::IntContextModel, std::shared_ptr<fastcodec::IntContextModel>>(m, "IntContextModel")
       .def(py::init(&make_context_model), py::arg("M"), py::arg("order"), py::arg("taps"), py::arg("layers"),
            py::arg("y_frac"), py::arg("mean_frac"), py::arg("thresholds"));
-  m.def("context_decode", &context_decode, py::arg("model"), py::arg("hyper"), py::arg("table"), py::arg("data"));
-  m.def("context_encode", &context_encode, py::arg("model"), py::arg("hyper"), py::arg("y"));
+  m.def("context_decode", &context_decode, py::arg("model"), py::arg("hyper"), py::arg("table"), py::arg("data"),
+        py::arg("threads") = 1);
+  m.def("context_encode", &context_encode, py::arg("model"), py::arg("hyper"), py::arg("y"), py::arg("threads") = 1);
+  m.def("int_isa", [] { return std::string(fastcodec::int_isa_name(fastcodec::int_isa())); },
+        "The SIMD kernel of the integer layers on this CPU (FASTCODEC_INT_ISA caps it).");
   py::class_<fastcodec::IntConvNet, std::shared_ptr<fastcodec::IntConvNet>>(m, "IntConvNet")
       .def(py::init(&make_conv_net), py::arg("layers"))
       .def("run", &conv_net_run, py::arg("z"), py::arg("threads") = 1);

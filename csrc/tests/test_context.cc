@@ -1,6 +1,7 @@
 // C++ unit tests of the integer layers and the fused context coding loops (csrc/intnet.*,
 // csrc/context_coding.*): exact layer arithmetic against a naive int64 evaluation, encode/decode
 // round trips in both coding orders, truncated streams and invalid models rejected.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
@@ -18,29 +19,72 @@ namespace {
 
 using fastcodec_test::run;
 
-void test_layer_matches_naive() {
-  std::mt19937 rng(1);
-  IntLayer l = fastcodec_test::random_layer(rng, 70, 9, 8191, 41);
+// Every kernel (portable loop, AVX2, AVX-512, VNNI: those this CPU has), packed or not, odd and
+// even input widths, output widths off the 16-channel blocks, and a shortened input (cin_used)
+// against a naive int64 evaluation.
+void check_layer(int32_t cin, int32_t cout, int64_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  IntLayer l = fastcodec_test::random_layer(rng, cin, cout, 8191, 41);
   CHECK(l.Validate().ok());
-  const int64_t n = 37;  // more than one block of 32 positions
-  std::vector<int16_t> in(n * 70), out(n * 9);
+  std::vector<int16_t> in(n * cin);
   std::uniform_int_distribution<int32_t> a(-8191, 8191);
   for (auto& v : in) v = static_cast<int16_t>(a(rng));
-  for (int k = 0; k < 70; ++k) in[k] = static_cast<int16_t>(l.weight[k] >= 0 ? 8191 : -8191);  // worst case
-  l.Apply(in.data(), n, 70, out.data(), 9);
-  for (int64_t p = 0; p < n; ++p)
-    for (int o = 0; o < 9; ++o) {
-      int64_t acc = l.bias[o];
-      for (int k = 0; k < 70; ++k) acc += int64_t{l.weight[o * 70 + k]} * in[p * 70 + k];
-      const int32_t sh = l.shift[o];
-      int64_t v = (acc + (sh ? (int64_t{1} << (sh - 1)) : 0)) >> sh;
-      v = std::clamp<int64_t>(v, -l.amax, l.amax);
-      if (v < 0) v = (v * l.leaky + 2048) >> 12;
-      CHECK(out[p * 9 + o] == v);
+  for (int k = 0; k < cin; ++k) in[k] = static_cast<int16_t>(l.weight[k] >= 0 ? 8191 : -8191);  // worst case
+  auto naive = [&](int64_t p, int32_t o, int32_t used) {
+    int64_t acc = l.bias[o];
+    for (int k = 0; k < used; ++k) acc += int64_t{l.weight[o * cin + k]} * in[p * cin + k];
+    const int32_t sh = l.shift[o];
+    int64_t v = (acc + (sh ? (int64_t{1} << (sh - 1)) : 0)) >> sh;
+    v = std::clamp<int64_t>(v, -l.amax, l.amax);
+    if (v < 0) v = (v * l.leaky + 2048) >> 12;
+    return v;
+  };
+  for (int packed = 0; packed < 2; ++packed) {
+    if (packed) l.Pack();
+    for (IntIsa isa : {IntIsa::kScalar, IntIsa::kAvx2, IntIsa::kAvx512, IntIsa::kAvx512Vnni}) {
+      if (!int_isa_supported(isa)) continue;
+      for (int32_t used : {cin, cin / 4 * 2}) {
+        std::vector<int16_t> out(n * cout, -1);
+        l.ApplyWith(isa, in.data(), n, cin, out.data(), cout, used);
+        for (int64_t p = 0; p < n; ++p)
+          for (int o = 0; o < cout; ++o) CHECK(out[p * cout + o] == naive(p, o, used));
+      }
     }
+  }
+}
+
+void test_layer_matches_naive() {
+  check_layer(70, 9, 37, 1);     // more than one block of positions, a partial block of channels
+  check_layer(71, 40, 19, 2);    // odd cin: the portable loop
+  check_layer(256, 70, 45, 3);   // several tiles of 4 blocks of 16 channels
+  std::mt19937 rng(1);
+  IntLayer l = fastcodec_test::random_layer(rng, 70, 9, 8191, 41);
   l.weight[5] = 32767;  // sum |w| * in_amax beyond 2^31
   for (int k = 0; k < 70; ++k) l.weight[k] = 32767;
   CHECK(l.Validate().code() == StatusCode::kInvalidArgument);
+}
+
+// A vpmaddwd pair of extreme products (32767 * 32767 twice) is still an exact int32.
+void test_layer_extreme_pairs() {
+  IntLayer l;
+  l.cin = 2;
+  l.cout = 1;
+  l.weight = {32767, 32767};
+  l.bias = {0};
+  l.shift = {16};
+  l.in_amax = 32767;
+  l.amax = 32767;
+  CHECK(l.Validate().ok());
+  l.Pack();
+  const std::vector<int16_t> in = {32767, 32767, -32767, -32767};
+  for (IntIsa isa : {IntIsa::kScalar, IntIsa::kAvx2, IntIsa::kAvx512, IntIsa::kAvx512Vnni}) {
+    if (!int_isa_supported(isa)) continue;
+    std::vector<int16_t> out(2);
+    l.ApplyWith(isa, in.data(), 2, 2, out.data(), 1);
+    const int64_t full = 2 * int64_t{32767} * 32767;
+    CHECK(out[0] == std::min<int64_t>((full + 32768) >> 16, 32767));
+    CHECK(out[1] == std::max<int64_t>((-full + 32768) >> 16, -32767));
+  }
 }
 
 void round_trip(ContextOrder order) {
@@ -65,6 +109,18 @@ void round_trip(ContextOrder order) {
   std::vector<int32_t> dec(n);
   CHECK(context_decode(m, hyper.data(), H, W, table, stream.data(), stream.size(), dec.data(), means_dec.data()).ok());
   CHECK(means_dec == means_enc);
+  // packed SIMD layers and 2 or 3 threads: the same symbols, tables and means
+  IntContextModel packed = m;
+  packed.Pack();
+  for (int threads : {1, 2, 3}) {
+    std::vector<int32_t> sym2(n), idx2(n), dec2(n);
+    std::vector<int16_t> means2(n), means3(n);
+    CHECK(context_encode(packed, hyper.data(), H, W, y.data(), sym2.data(), idx2.data(), means2.data(), threads).ok());
+    CHECK(sym2 == sym && idx2 == idx && means2 == means_enc);
+    CHECK(context_decode(packed, hyper.data(), H, W, table, stream.data(), stream.size(), dec2.data(), means3.data(),
+                         threads).ok());
+    CHECK(dec2 == dec && means3 == means_dec);
+  }
   std::vector<int32_t> a(sym), b(dec);  // same multiset (coding order vs raster layout)
   std::sort(a.begin(), a.end());
   std::sort(b.begin(), b.end());
@@ -103,6 +159,7 @@ void test_invalid_models() {
 
 int main() {
   run("layer_matches_naive", test_layer_matches_naive);
+  run("layer_extreme_pairs", test_layer_extreme_pairs);
   run("round_trip_wavefront", test_round_trip_wavefront);
   run("round_trip_checkerboard", test_round_trip_checkerboard);
   run("invalid_models", test_invalid_models);

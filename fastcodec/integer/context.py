@@ -302,12 +302,21 @@ class IntContextNet(nn.Module):
     def encode(self, hyper, y):
         from fastcodec import _core
 
-        return _core.context_encode(self.core(), hyper, np.ascontiguousarray(y, dtype=np.float32))
+        return _core.context_encode(self.core(), hyper, np.ascontiguousarray(y, dtype=np.float32), self._threads())
 
     def decode(self, hyper, table, data):
         from fastcodec import _core
 
-        return _core.context_decode(self.core(), hyper, table._core if hasattr(table, "_core") else table, data)
+        return _core.context_decode(self.core(), hyper, table._core if hasattr(table, "_core") else table, data,
+                                    self._threads())
+
+    @staticmethod
+    def _threads():
+        """C++ threads for the positions of a pass: torch's intra-op count (which encode_batch and
+        decode_batch share out among their workers); the integers do not depend on it."""
+        import torch
+
+        return torch.get_num_threads()
 
     def latent(self, symbols, means):
         """y_hat [1, M, H, W] float32 = symbols + means * 2^-mean_frac (exact)."""
