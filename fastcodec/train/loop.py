@@ -99,7 +99,10 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
     previous = {sig: signal.signal(sig, lambda *_: stop.append(1)) for sig in (signal.SIGTERM, signal.SIGINT)}
     while step < steps and not stop:
         x = sampler.batch(rng, batch_size, crop)
-        q = torch.from_numpy(rng.permutation(np.arange(batch_size) % NUM_QUALITIES)).long()
+        # every quality equally often: a batch of 8 or 16 holds each once or twice; a smaller batch
+        # takes the next qualities of the cycle at each step (batch 4: q1-4, then q5-8, ...)
+        first = (step * batch_size) % NUM_QUALITIES
+        q = torch.from_numpy(rng.permutation((first + np.arange(batch_size)) % NUM_QUALITIES)).long()
         mse, bpp, _ = rd_terms(model, x, q, autocast)
         loss = (lambdas[q] * 255 ** 2 * mse + bpp).mean()
         opt.zero_grad(set_to_none=True)
