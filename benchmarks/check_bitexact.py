@@ -4,6 +4,11 @@ of its SIMD ones (ATEN_CPU_CAPABILITY=default), one thread instead of two, a dif
 OMP/MKL setup — for every shipped model, the given qualities and the Kodak images.
 
     python -m benchmarks.check_bitexact [--images 24] [--qualities 1,4,8] [--models ...]
+    python -m benchmarks.check_bitexact --encoder-device cuda    # GPU encode -> CPU decode
+
+With --encoder-device cuda the encoder runs the transforms on the GPU and the integer prior path
+through the Triton kernels (h_s, and the context loop with context_backend="triton"); the decoder
+process stays on the CPU (C++ core).
 
 The encoder side runs twice, float32 and bf16 transforms (bf16 is emulated and slow on CPUs without
 native bf16): both encoders' streams must decode exactly. Prints one line per model and the count
@@ -28,24 +33,26 @@ def latent(model, strings, latent_shape, q):
     model.synthesize = lambda y_hat, q: y_hat
     try:
         with torch.inference_mode():
-            return model._decompress(strings, tuple(latent_shape), model._q(q)).float().numpy()
+            return model._decompress(strings, tuple(latent_shape), model._q(q)).float().cpu().numpy()
     finally:
         model.synthesize = synth
 
 
-def encode_all(names, images, qualities, out_dir, bf16):
+def encode_all(names, images, qualities, out_dir, bf16, device="cpu"):
     from fastcodec.zoo import load_model
 
     records = []
     for name in names:
-        model = load_model(name)
+        model = load_model(name).to(device)
+        if device != "cpu" and hasattr(model, "context_backend"):
+            model.context_backend = "triton"
         type(model).bf16_transforms = bf16
         for q in qualities:
             for i, im in enumerate(images):
                 x = torch.from_numpy(im.copy()).permute(2, 0, 1)[None].float() / 255
                 c = model.compress(x, q - 1)
                 y_hat = latent(model, c["strings"], c["latent"], q - 1)
-                path = Path(out_dir) / f"{name}_q{q}_{i}_{'bf16' if bf16 else 'fp32'}.npz"
+                path = Path(out_dir) / f"{name}_q{q}_{i}_{'bf16' if bf16 else 'fp32'}_{device}.npz"
                 np.savez(path, y_hat=y_hat, latent=np.array(c["latent"]), q=q - 1,
                          **{f"s{k}": np.frombuffer(s, np.uint8) for k, s in enumerate(c["strings"])})
                 records.append((name, str(path)))
@@ -82,6 +89,7 @@ def main(argv=None):
     p.add_argument("--qualities", default="1,4,8")
     p.add_argument("--models", default=None)
     p.add_argument("--no-bf16", action="store_true", help="skip the bf16-encoder pass")
+    p.add_argument("--encoder-device", default="cpu", help="cpu or cuda: where the encoder runs")
     p.add_argument("--decode-list", default=None, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.decode_list:
@@ -94,9 +102,9 @@ def main(argv=None):
     images = [load_rgb(pth) for pth in list_images(KODAK)[:a.images]]
     qualities = [int(q) for q in a.qualities.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
-        records = encode_all(names, images, qualities, tmp, bf16=False)
+        records = encode_all(names, images, qualities, tmp, bf16=False, device=a.encoder_device)
         if not a.no_bf16:
-            records += encode_all(names, images, qualities, tmp, bf16=True)
+            records += encode_all(names, images, qualities, tmp, bf16=True, device=a.encoder_device)
         lst = Path(tmp) / "list.tsv"
         lst.write_text("\n".join(f"{n}\t{pth}" for n, pth in records) + "\n")
         env = dict(os.environ, ATEN_CPU_CAPABILITY="default", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
@@ -106,7 +114,8 @@ def main(argv=None):
     if out.returncode != 0:
         print(out.stderr)
         return 1
-    print(f"{len(images)} Kodak images, qualities {qualities}, encoders fp32{'' if a.no_bf16 else ' + bf16'}; "
+    print(f"{len(images)} Kodak images, qualities {qualities}, encoders fp32{'' if a.no_bf16 else ' + bf16'} "
+          f"on {a.encoder_device}; "
           "decoder: ATEN_CPU_CAPABILITY=default, 1 thread\n")
     print("| model | streams | mismatching latent values | decode errors |")
     print("|---|---|---|---|")
