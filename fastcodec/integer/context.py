@@ -314,8 +314,6 @@ class IntContextNet(nn.Module):
     def _threads():
         """C++ threads for the positions of a pass: torch's intra-op count (which encode_batch and
         decode_batch share out among their workers); the integers do not depend on it."""
-        import torch
-
         return torch.get_num_threads()
 
     def latent(self, symbols, means):
