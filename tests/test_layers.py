@@ -96,3 +96,18 @@ def test_synthesis_uses_the_subpixel_tail_with_the_same_result():
         model.g_s[-1].weight.mul_(2)   # new weights: the cached tail is rebuilt
         again = model.synthesize(y, q)
     assert not torch.allclose(again, fast)
+
+
+def test_dense_channels_last_fixes_the_batch_stride_of_hwc_built_tensors():
+    from fastcodec.models.transforms import dense_channels_last
+
+    hwc = torch.rand(5, 7, 3)
+    x = hwc.permute(2, 0, 1)[None]          # an image from numpy: batch stride 3
+    assert x.is_contiguous(memory_format=torch.channels_last) and x.stride(0) == 3
+    d = dense_channels_last(x)
+    assert d.stride() == (3 * 5 * 7, 1, 7 * 3, 3)
+    assert torch.equal(d, x)
+    assert dense_channels_last(d) is d       # already standard: no copy
+    nchw = torch.rand(2, 4, 6, 5)
+    assert torch.equal(dense_channels_last(nchw), nchw)
+    assert dense_channels_last(nchw).is_contiguous(memory_format=torch.channels_last)
