@@ -62,6 +62,10 @@ class Engine {
   // Computes table indexes and means [n][M] for the positions; with_context = false uses a zero
   // context (the checkerboard anchors: the context half of the first layer's input is skipped).
   void Predict(const int32_t* pos, int64_t n, bool with_context, int32_t* indexes, int16_t* means) {
+    if (pool_->size() > 1 && n <= kChannelSplitMax) {
+      PredictByChannels(pos, n, with_context, indexes, means);
+      return;
+    }
     constexpr int64_t kMaxChunk = 32;
     const int64_t chunk = std::clamp<int64_t>((n + pool_->size() - 1) / pool_->size(), 1, kMaxChunk);
     const int64_t chunks = (n + chunk - 1) / chunk;
@@ -89,8 +93,39 @@ class Engine {
     std::vector<int16_t> feats, patches, a, b, out;
   };
 
-  void PredictChunk(const int32_t* pos, int64_t n, bool with_context, int32_t* indexes, int16_t* means,
-                    Scratch& s) const {
+  // A pass of few positions (the wavefront: ~11 for a Kodak image) split by positions gives each
+  // thread a handful of rows against all ~3.8 MB of weights, streamed from L3 once per pass per
+  // thread. Split by output channels instead, each thread streams only its share of every layer;
+  // the layers follow one another through the pool (a step each).
+  static constexpr int64_t kChannelSplitMax = 64;
+
+  void PredictByChannels(const int32_t* pos, int64_t n, bool with_context, int32_t* indexes, int16_t* means) {
+    Scratch& s = scratch_[0];
+    const int32_t M = M_, M2 = 2 * M_;
+    Gather(pos, n, with_context, s);
+    const IntIsa isa = int_isa();
+    const int parts = pool_->size();
+    auto split = [&](const IntLayer& l, const int16_t* in, int64_t in_stride, int16_t* out, int64_t out_stride,
+                     int32_t cin_used) {
+      const int32_t blocks = l.OutputBlocks();
+      pool_->Run(parts, [&](int64_t i, int) {
+        const int32_t b0 = static_cast<int32_t>(blocks * i / parts), b1 = static_cast<int32_t>(blocks * (i + 1) / parts);
+        l.ApplyBlocks(isa, in, n, in_stride, out, out_stride, cin_used, b0, b1);
+      });
+    };
+    if (with_context)
+      split(m_.context, s.patches.data(), static_cast<int64_t>(ntaps_) * M, s.feats.data() + M2, 4 * M, -1);
+    s.a.resize(static_cast<size_t>(n) * m_.params[0].cout);
+    s.b.resize(static_cast<size_t>(n) * m_.params[1].cout);
+    s.out.resize(static_cast<size_t>(n) * M2);
+    split(m_.params[0], s.feats.data(), 4 * M, s.a.data(), m_.params[0].cout, with_context ? 4 * M : M2);
+    split(m_.params[1], s.a.data(), m_.params[0].cout, s.b.data(), m_.params[1].cout, -1);
+    split(m_.params[2], s.b.data(), m_.params[1].cout, s.out.data(), M2, -1);
+    Finish(n, s, indexes, means);
+  }
+
+  // feats[p] = (hyper row, zeros for the context features); patches[p] = the context taps' latents
+  void Gather(const int32_t* pos, int64_t n, bool with_context, Scratch& s) const {
     const int32_t M = M_, M2 = 2 * M_;
     s.feats.assign(static_cast<size_t>(n) * 4 * M, 0);
     for (int64_t p = 0; p < n; ++p)
@@ -106,8 +141,15 @@ class Engine {
                       s.patches.data() + (p * ntaps_ + t) * M);
         }
       }
-      m_.context.Apply(s.patches.data(), n, static_cast<int64_t>(ntaps_) * M, s.feats.data() + M2, 4 * M);
     }
+  }
+
+  void PredictChunk(const int32_t* pos, int64_t n, bool with_context, int32_t* indexes, int16_t* means,
+                    Scratch& s) const {
+    const int32_t M = M_, M2 = 2 * M_;
+    Gather(pos, n, with_context, s);
+    if (with_context)
+      m_.context.Apply(s.patches.data(), n, static_cast<int64_t>(ntaps_) * M, s.feats.data() + M2, 4 * M);
     s.a.resize(static_cast<size_t>(n) * m_.params[0].cout);
     s.b.resize(static_cast<size_t>(n) * m_.params[1].cout);
     s.out.resize(static_cast<size_t>(n) * M2);
@@ -115,6 +157,12 @@ class Engine {
     m_.params[0].Apply(s.feats.data(), n, 4 * M, s.a.data(), m_.params[0].cout, with_context ? 4 * M : M2);
     m_.params[1].Apply(s.a.data(), n, m_.params[0].cout, s.b.data(), m_.params[1].cout);
     m_.params[2].Apply(s.b.data(), n, m_.params[1].cout, s.out.data(), M2);
+    Finish(n, s, indexes, means);
+  }
+
+  // table indexes (thresholds on the scale outputs) and means of the positions from s.out
+  void Finish(int64_t n, const Scratch& s, int32_t* indexes, int16_t* means) const {
+    const int32_t M = M_, M2 = 2 * M_;
     const int32_t K = m_.num_scales;
     for (int64_t p = 0; p < n; ++p) {
       for (int32_t c = 0; c < M; ++c) {

@@ -32,16 +32,16 @@ PackedInt16 pack_int16(const int16_t* w, int32_t cout, int32_t cin) {
 namespace {
 
 void gemm_scalar(const PackedInt16& w, int32_t kpairs_used, const int16_t* x, int64_t n, int64_t x_stride,
-                 int32_t* acc, int64_t acc_stride) {
+                 int32_t* acc, int64_t acc_stride, int32_t bb, int32_t be) {
   for (int64_t p = 0; p < n; ++p)
-    for (int32_t b = 0; b < w.blocks; ++b)
+    for (int32_t b = bb; b < be; ++b)
       for (int32_t o = 0; o < 16; ++o) {
         int32_t s = 0;
         for (int32_t kp = 0; kp < kpairs_used; ++kp) {
           const int16_t* wp = w.data.data() + ((static_cast<size_t>(b) * w.kpairs + kp) * 16 + o) * 2;
           s += int32_t{wp[0]} * x[p * x_stride + 2 * kp] + int32_t{wp[1]} * x[p * x_stride + 2 * kp + 1];
         }
-        acc[p * acc_stride + b * 16 + o] = s;
+        acc[p * acc_stride + (b - bb) * 16 + o] = s;
       }
 }
 
@@ -126,16 +126,17 @@ FASTCODEC_TILE_TABLE(tile_avx512_fn, tile_avx512)
 FASTCODEC_TILE_TABLE(tile_vnni_fn, tile_vnni)
 
 void gemm_tiled(TileFn (*tile)(int, int), int np_max, int nb_max, const PackedInt16& w, int32_t kpairs_used,
-                const int16_t* x, int64_t n, int64_t x_stride, int32_t* acc, int64_t acc_stride) {
+                const int16_t* x, int64_t n, int64_t x_stride, int32_t* acc, int64_t acc_stride, int32_t bb,
+                int32_t be) {
   constexpr int64_t kPositions = 32;  // positions whose rows stay in L1 while the weights stream by
   for (int64_t p0 = 0; p0 < n; p0 += kPositions) {
     const int64_t p1 = std::min(n, p0 + kPositions);
-    for (int32_t b0 = 0; b0 < w.blocks; b0 += nb_max) {
-      const int nb = std::min(nb_max, w.blocks - b0);
+    for (int32_t b0 = bb; b0 < be; b0 += nb_max) {
+      const int nb = std::min(nb_max, be - b0);
       const int16_t* wp = w.data.data() + static_cast<size_t>(b0) * w.kpairs * 32;
       for (int64_t p = p0; p < p1; p += np_max) {
         const int np = static_cast<int>(std::min<int64_t>(np_max, p1 - p));
-        tile(np, nb)(wp, w.kpairs, kpairs_used, x + p * x_stride, x_stride, acc + p * acc_stride + b0 * 16, acc_stride);
+        tile(np, nb)(wp, w.kpairs, kpairs_used, x + p * x_stride, x_stride, acc + p * acc_stride + (b0 - bb) * 16, acc_stride);
       }
     }
   }
@@ -189,19 +190,21 @@ IntIsa int_isa() {
 }
 
 void int16_gemm(IntIsa isa, const PackedInt16& w, int32_t kpairs_used, const int16_t* x, int64_t n, int64_t x_stride,
-                int32_t* acc, int64_t acc_stride) {
+                int32_t* acc, int64_t acc_stride, int32_t block_begin, int32_t block_end) {
   if (!int_isa_supported(isa)) isa = IntIsa::kScalar;
+  const int32_t bb = std::clamp(block_begin, 0, w.blocks);
+  const int32_t be = block_end < 0 ? w.blocks : std::clamp(block_end, bb, w.blocks);
   switch (isa) {
 #if FASTCODEC_X86_KERNELS
     case IntIsa::kAvx2:
-      return gemm_tiled(tile_avx2_fn, kNP256, kNB256, w, kpairs_used, x, n, x_stride, acc, acc_stride);
+      return gemm_tiled(tile_avx2_fn, kNP256, kNB256, w, kpairs_used, x, n, x_stride, acc, acc_stride, bb, be);
     case IntIsa::kAvx512:
-      return gemm_tiled(tile_avx512_fn, kNP512, kNB512, w, kpairs_used, x, n, x_stride, acc, acc_stride);
+      return gemm_tiled(tile_avx512_fn, kNP512, kNB512, w, kpairs_used, x, n, x_stride, acc, acc_stride, bb, be);
     case IntIsa::kAvx512Vnni:
-      return gemm_tiled(tile_vnni_fn, kNP512, kNB512, w, kpairs_used, x, n, x_stride, acc, acc_stride);
+      return gemm_tiled(tile_vnni_fn, kNP512, kNB512, w, kpairs_used, x, n, x_stride, acc, acc_stride, bb, be);
 #endif
     default:
-      return gemm_scalar(w, kpairs_used, x, n, x_stride, acc, acc_stride);
+      return gemm_scalar(w, kpairs_used, x, n, x_stride, acc, acc_stride, bb, be);
   }
 }
 

@@ -29,10 +29,12 @@ struct PackedInt16 {
 
 PackedInt16 pack_int16(const int16_t* w, int32_t cout, int32_t cin);
 
-// acc[p * acc_stride + o] = sum_{k < 2 * kpairs_used} w[o][k] * x[p * x_stride + k] for p < n and
-// o < 16 * w.blocks (the padded channels give 0). Needs 2 * kpairs_used <= x_stride (rows are read
-// in pairs: callers with an odd cin use the scalar layer loop instead) and acc_stride >= 16 * blocks.
+// acc[p * acc_stride + o - 16 * block_begin] = sum_{k < 2 * kpairs_used} w[o][k] * x[p * x_stride + k]
+// for p < n and 16 * block_begin <= o < 16 * block_end (block_end < 0: w.blocks; the padded channels
+// give 0) — a range of output blocks lets threads split a layer by output channels. Needs
+// 2 * kpairs_used <= x_stride (rows are read in pairs: callers with an odd cin use the scalar layer
+// loop instead) and acc_stride >= 16 * (block_end - block_begin).
 void int16_gemm(IntIsa isa, const PackedInt16& w, int32_t kpairs_used, const int16_t* x, int64_t n,
-                int64_t x_stride, int32_t* acc, int64_t acc_stride);
+                int64_t x_stride, int32_t* acc, int64_t acc_stride, int32_t block_begin = 0, int32_t block_end = -1);
 
 }  // namespace fastcodec

@@ -77,18 +77,30 @@ void IntLayer::Apply(const int16_t* in, int64_t n, int64_t in_stride, int16_t* o
 
 void IntLayer::ApplyWith(IntIsa isa, const int16_t* in, int64_t n, int64_t in_stride, int16_t* out,
                          int64_t out_stride, int32_t cin_used) const {
+  ApplyBlocks(isa, in, n, in_stride, out, out_stride, cin_used, 0, OutputBlocks());
+}
+
+void IntLayer::ApplyBlocks(IntIsa isa, const int16_t* in, int64_t n, int64_t in_stride, int16_t* out,
+                           int64_t out_stride, int32_t cin_used, int32_t block_begin, int32_t block_end) const {
   const int32_t k_used = cin_used < 0 ? cin : std::min(cin_used, cin);
+  const int32_t o_begin = std::clamp(block_begin, 0, OutputBlocks()) * 16;
+  const int32_t o_end = std::min(cout, std::max(block_end, 0) * 16);
+  if (o_begin >= o_end) return;
   const bool simd = isa != IntIsa::kScalar && packed.cin == cin && packed.cout == cout && !packed.data.empty() &&
                     k_used % 2 == 0;
   if (simd) {
     constexpr int64_t kTile = 16;  // positions per accumulator tile
-    const int64_t width = int64_t{packed.blocks} * 16;
-    std::vector<int32_t> acc(static_cast<size_t>(kTile * width));
+    const int32_t b0 = o_begin / 16, b1 = (o_end + 15) / 16;
+    const int64_t width = int64_t{b1 - b0} * 16;
+    // per-thread scratch: the context loops call this ~1,000 times per image
+    thread_local std::vector<int32_t> acc;
+    if (acc.size() < static_cast<size_t>(kTile * width)) acc.resize(static_cast<size_t>(kTile * width));
     for (int64_t p0 = 0; p0 < n; p0 += kTile) {
       const int64_t np = std::min(kTile, n - p0);
-      int16_gemm(isa, packed, k_used / 2, in + p0 * in_stride, np, in_stride, acc.data(), width);
+      int16_gemm(isa, packed, k_used / 2, in + p0 * in_stride, np, in_stride, acc.data(), width, b0, b1);
       for (int64_t p = 0; p < np; ++p)
-        for (int32_t o = 0; o < cout; ++o) out[(p0 + p) * out_stride + o] = finish(*this, o, acc[p * width + o]);
+        for (int32_t o = o_begin; o < o_end; ++o)
+          out[(p0 + p) * out_stride + o] = finish(*this, o, acc[p * width + (o - o_begin)]);
     }
     return;
   }
@@ -97,8 +109,8 @@ void IntLayer::ApplyWith(IntIsa isa, const int16_t* in, int64_t n, int64_t in_st
   int32_t acc[kRows * kBlock];
   for (int64_t p0 = 0; p0 < n; p0 += kBlock) {
     const int64_t np = std::min(kBlock, n - p0);
-    for (int32_t o0 = 0; o0 < cout; o0 += kRows) {
-      const int rows = std::min(kRows, cout - o0);
+    for (int32_t o0 = o_begin; o0 < o_end; o0 += kRows) {
+      const int rows = std::min(kRows, o_end - o0);
       const int16_t* w = weight.data() + static_cast<size_t>(o0) * cin;
       if (rows == kRows) {
         dot_rows<kRows>(w, cin, k_used, in + p0 * in_stride, np, in_stride, acc, kBlock);

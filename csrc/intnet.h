@@ -41,6 +41,12 @@ struct IntLayer {
              int32_t cin_used = -1) const;
   void ApplyWith(IntIsa isa, const int16_t* in, int64_t n, int64_t in_stride, int16_t* out, int64_t out_stride,
                  int32_t cin_used = -1) const;
+  // Only the output channels of blocks [block_begin, block_end) (16 channels each, the last one
+  // partial; see OutputBlocks()), written at their own columns of out: threads that split a layer by
+  // output channels each read half of the weights. Same integers as Apply.
+  void ApplyBlocks(IntIsa isa, const int16_t* in, int64_t n, int64_t in_stride, int16_t* out, int64_t out_stride,
+                   int32_t cin_used, int32_t block_begin, int32_t block_end) const;
+  int32_t OutputBlocks() const { return (cout + 15) / 16; }
 };
 
 }  // namespace fastcodec
