@@ -121,7 +121,7 @@ class Engine {
     split(m_.params[0], s.feats.data(), 4 * M, s.a.data(), m_.params[0].cout, with_context ? 4 * M : M2);
     split(m_.params[1], s.a.data(), m_.params[0].cout, s.b.data(), m_.params[1].cout, -1);
     split(m_.params[2], s.b.data(), m_.params[1].cout, s.out.data(), M2, -1);
-    Finish(n, s, indexes, means);
+    pool_->Run(parts, [&](int64_t i, int) { Finish(n, s, indexes, means, M_ * i / parts, M_ * (i + 1) / parts); });
   }
 
   // feats[p] = (hyper row, zeros for the context features); patches[p] = the context taps' latents
@@ -160,12 +160,14 @@ class Engine {
     Finish(n, s, indexes, means);
   }
 
-  // table indexes (thresholds on the scale outputs) and means of the positions from s.out
-  void Finish(int64_t n, const Scratch& s, int32_t* indexes, int16_t* means) const {
+  // table indexes (thresholds on the scale outputs) and means of the positions from s.out, for the
+  // latent channels [c0, c1) (default: all)
+  void Finish(int64_t n, const Scratch& s, int32_t* indexes, int16_t* means, int64_t c0 = 0, int64_t c1 = -1) const {
     const int32_t M = M_, M2 = 2 * M_;
     const int32_t K = m_.num_scales;
+    if (c1 < 0) c1 = M;
     for (int64_t p = 0; p < n; ++p) {
-      for (int32_t c = 0; c < M; ++c) {
+      for (int64_t c = c0; c < c1; ++c) {
         const int32_t v = s.out[p * M2 + c];
         const int32_t* thr = m_.thresholds.data() + static_cast<size_t>(c) * K;
         const int32_t idx = static_cast<int32_t>(std::lower_bound(thr, thr + K, v) - thr);  // #{thr < v}
