@@ -13,10 +13,14 @@ from functools import lru_cache
 
 import numpy as np
 
-from fastcodec import bitstream
-from fastcodec.bitstream.container import COLOR_GRAY, COLOR_RGB, COLOR_RGBA, model_id
-from fastcodec.errors import BitstreamError
-from fastcodec.zoo import WEIGHTS_DIR, list_models, manifest, sha256_file
+from fastcodec import _openmp
+
+_openmp.configure()  # before torch is first imported (see fastcodec/_openmp.py)
+
+from fastcodec import bitstream  # noqa: E402
+from fastcodec.bitstream.container import COLOR_GRAY, COLOR_RGB, COLOR_RGBA, model_id  # noqa: E402
+from fastcodec.errors import BitstreamError  # noqa: E402
+from fastcodec.zoo import WEIGHTS_DIR, list_models, manifest, sha256_file  # noqa: E402
 
 DEFAULT_MODEL = "mbt2018-mean"
 

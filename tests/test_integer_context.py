@@ -228,3 +228,25 @@ def test_bf16_and_float32_encoders_both_decode_exactly(shipped_context_model):
             assert np.array_equal(np.sort(sym_d.reshape(-1)), np.sort(sym_e))
     finally:
         cls.bf16_transforms = None
+
+
+@pytest.mark.parametrize("name", ["mbt2018", "bmshj2018-hyperprior"])
+def test_channel_last_core_output_gives_the_same_prior(name):
+    """The C++ h_s output used as it comes (int16 channel-last) gives exactly what the int64 NCHW
+    route gives: the context loops' hyper input, and the float scales of the hyperprior."""
+    from fastcodec.zoo import load_model
+
+    m = load_model(name).eval()
+    g = torch.Generator().manual_seed(5)
+    z = torch.randint(-6, 7, (1, m.N, 3, 5), generator=g).float()
+    hwc = m.prior_hwc(z, "core")
+    assert hwc is not None and hwc.dtype == np.int16 and hwc.shape[:2] == (12, 20)
+    ref = m.prior_int(z, "reference")
+    assert np.array_equal(hwc, ref[0].permute(1, 2, 0).numpy())
+    if hasattr(m, "int_context"):
+        assert np.array_equal(m.int_context.hyper_input(hwc), m.int_context.hyper_input(ref))
+    else:
+        frac = torch.as_tensor(m.int_h_s.out_frac).double()
+        expected = (ref.double() * torch.pow(2.0, -frac).reshape(1, -1, 1, 1)).float()
+        assert torch.equal(m.prior(z), expected)
+    assert m.prior_hwc(z, "reference") is None

@@ -107,6 +107,10 @@ def main(argv=None):
     if argv[:1] == ["eval"]:  # its options belong to the evaluation's own parser
         argv = ["eval", "--"] + argv[1:]
     args = build_parser().parse_args(argv)
+    if args.command != "train":  # coding commands: before torch loads (fastcodec/_openmp.py)
+        from fastcodec import _openmp
+
+        _openmp.configure()
     try:
         return args.func(args)
     except (FastcodecError, ValueError, TypeError, OSError) as exc:

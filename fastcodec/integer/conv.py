@@ -178,9 +178,14 @@ class IntConvNet(nn.Module):
             raise ValueError(f"backend must be 'core', 'reference' or 'triton', got {backend!r}")
         if a.shape[0] != 1:
             return torch.cat([self.forward_int(x[None], backend) for x in a])
-        z = np.ascontiguousarray(a[0].permute(1, 2, 0).cpu().numpy().astype(np.int32))
-        out = self.core().run(z, torch.get_num_threads())
-        return torch.from_numpy(out).permute(2, 0, 1)[None].to(torch.int64)
+        return torch.from_numpy(self.forward_hwc(a)).permute(2, 0, 1)[None].to(torch.int64)
+
+    def forward_hwc(self, a):
+        """The C++ core's output as it comes: a: integer tensor [1, cin, h, w] -> int16 numpy
+        [H, W, cout] (channel-last, what the context loops take; no int64 NCHW round trip)."""
+        lim = self.layers[0].in_amax
+        z = np.ascontiguousarray(a[0].to(torch.int64).clamp(-lim, lim).permute(1, 2, 0).cpu().numpy().astype(np.int32))
+        return self.core().run(z, torch.get_num_threads())
 
     def forward(self, x):
         """z_hat (float holding integers) -> the exact fixed-point output as float32."""

@@ -125,6 +125,13 @@ class ContextModelBase(MeanScaleHyperprior):
         """h_s runs where the context path runs (the C++ core unless a test asks otherwise)."""
         return self.context_backend if self.context_backend in ("reference", "triton") else None
 
+    def _hyper_int(self, z_hat):
+        """The integer h_s of the decoded side latent in the context loops' input format (the C++
+        core's channel-last output is used as it comes)."""
+        backend = self._int_backend()
+        hwc = self.prior_hwc(z_hat, backend)
+        return self.int_context.hyper_input(hwc if hwc is not None else self.prior_int(z_hat, backend))
+
     def _use_integer_path(self):
         return self.int_context is not None and self.int_h_s is not None
 
@@ -132,7 +139,7 @@ class ContextModelBase(MeanScaleHyperprior):
         y = self.analyze(x, q)
         z = self.h_a(y)
         z_string = self.factorized_coder().encode(z)
-        hyper = self.int_context.hyper_input(self.prior_int(torch.round(z), self._int_backend()))
+        hyper = self._hyper_int(torch.round(z))
         y_hwc = np.ascontiguousarray(y[0].float().permute(1, 2, 0).cpu().numpy())
         if self.context_backend in ("reference", "triton"):
             symbols, indexes, _ = self.int_context.encode_reference(hyper, y_hwc, self.context_backend)
@@ -142,7 +149,7 @@ class ContextModelBase(MeanScaleHyperprior):
 
     def _decompress_int(self, strings, latent, q):
         z_hat = self.factorized_coder().decode(strings[0], (1, self.N, latent[0] // 4, latent[1] // 4))
-        hyper = self.int_context.hyper_input(self.prior_int(z_hat, self._int_backend()))
+        hyper = self._hyper_int(z_hat)
         if self.context_backend in ("reference", "triton"):
             symbols, means = self.int_context.decode_reference(hyper, GaussianCoder.table(), strings[1],
                                                                self.context_backend)
