@@ -68,7 +68,9 @@ class LearnedCodec(nn.Module):
 
     def hyper_analyze(self, y):
         """z = h_a(y) as used when coding (the scale hyperprior takes |y|)."""
-        return self.h_a(y)
+        # inner layers in bf16 where g_a runs so (the encoder alone computes z, which is then coded:
+        # decodability never depends on it), the layer producing z in float32
+        return run_mixed(self.h_a, y, self._bf16())
 
     def synthesize(self, y_hat, q):
         """x_hat = g_s(y_hat * inv_gain(q)), as used when coding."""

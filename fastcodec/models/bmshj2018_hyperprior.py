@@ -36,7 +36,7 @@ class ScaleHyperprior(LearnedCodec):
         return {"x_hat": x_hat, "likelihoods": {"y": y_lik, "z": z_lik}}
 
     def hyper_analyze(self, y):
-        return self.h_a(torch.abs(y))
+        return super().hyper_analyze(torch.abs(y))
 
     def _compress(self, x, q):
         y = self.analyze(x, q)

@@ -137,7 +137,7 @@ class ContextModelBase(MeanScaleHyperprior):
 
     def _compress_int(self, x, q):
         y = self.analyze(x, q)
-        z = self.h_a(y)
+        z = self.hyper_analyze(y)
         z_string = self.factorized_coder().encode(z)
         hyper = self._hyper_int(torch.round(z))
         y_hwc = np.ascontiguousarray(y[0].float().permute(1, 2, 0).cpu().numpy())
@@ -160,7 +160,7 @@ class ContextModelBase(MeanScaleHyperprior):
     def _hyper(self, x, q):
         """Encoder side: (y, z string, hyper params from the rounded z)."""
         y = self.analyze(x, q)
-        z = self.h_a(y)
+        z = self.hyper_analyze(y)
         z_string = self.factorized_coder().encode(z)
         return y, z_string, self.prior(torch.round(z))
 

@@ -46,7 +46,7 @@ class MeanScaleHyperprior(LearnedCodec):
 
     def _compress(self, x, q):
         y = self.analyze(x, q)
-        z = self.h_a(y)
+        z = self.hyper_analyze(y)
         z_string = self.factorized_coder().encode(z)
         scales, means = self.prior(torch.round(z)).chunk(2, 1)
         return [z_string, GaussianCoder.encode(y, scales, means)]
