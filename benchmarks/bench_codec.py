@@ -11,9 +11,15 @@ PSNR of both, so a fast path cannot hide a quality loss.
 import argparse
 import time
 
-import numpy as np
-import pytest
-import torch
+from fastcodec import _openmp
+
+# what a program that imports fastcodec before torch gets (fastcodec/_openmp.py); CompressAI runs
+# in the same process, under the same setting
+_openmp.configure()
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 import fastcodec
 from fastcodec.train.data import list_images, load_rgb
