@@ -145,3 +145,35 @@ def test_round_rate_quantization_trains_on_the_coded_symbols():
     assert float(model.g_a[0].weight.grad.abs().sum()) > 0   # straight through the rounding
     model.rate_quantization = "noise"
     assert not torch.equal(model(x, q)["likelihoods"]["y"], ref["y"])
+
+
+def test_lr_mult_groups_train_and_resume(tmp_path):
+    """--lr-mult: a module's parameters get their own learning rate; the optimizer state follows
+    them by name across a resume that adds or drops the multiplier."""
+    from fastcodec.train.__main__ import parse_lr_mult
+    from fastcodec.train.loop import lr_groups
+
+    assert parse_lr_mult("context_prediction=10, h_s=0.5") == {"context_prediction": 10.0, "h_s": 0.5}
+    with pytest.raises(SystemExit):
+        parse_lr_mult("context_prediction")
+    with pytest.raises(SystemExit):
+        parse_lr_mult("h_s=-1")
+    model = build("mbt2018", N=8, M=12)
+    names, groups = lr_groups(model, 1e-4, {"context_prediction": 10})
+    assert [g["lr"] for g in groups] == [1e-4, 1e-3]
+    assert set(names[-2:]) == {"context_prediction.weight", "context_prediction.bias"}
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    sampler = ArraySampler([rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(2)])
+    train(model, sampler, tmp_path, 2, batch_size=8, crop=64, log_every=2, ckpt_every=1,
+          lr_mult={"context_prediction": 10})
+    ckpt = torch.load(tmp_path / "ckpt.pt", weights_only=True)
+    assert len(ckpt["optimizer"]["param_groups"]) == 2 and ckpt["param_names"] == names
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    # resume without the multiplier: one group, every parameter's Adam state carried over by name
+    resumed = build("mbt2018", N=8, M=12)
+    train(resumed, sampler, tmp_path, 3, batch_size=8, crop=64, log_every=1, ckpt_every=1)
+    ckpt = torch.load(tmp_path / "ckpt.pt", weights_only=True)
+    assert len(ckpt["optimizer"]["param_groups"]) == 1 and ckpt["step"] == 3
+    assert all(float(s["step"]) == 3 for s in ckpt["optimizer"]["state"].values())
+    assert any(not torch.equal(before[n], p) for n, p in resumed.named_parameters())

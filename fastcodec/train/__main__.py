@@ -36,7 +36,25 @@ def build_parser(parser=None):
     parser.add_argument("--rate-quantization", choices=("noise", "round"), default="noise",
                         help="likelihoods in training at noisy latents (the papers' proxy) or at the coded "
                              "symbols with a straight-through gradient (for entropy models on frozen transforms)")
+    parser.add_argument("--lr-mult", default="",
+                        help="comma-separated module=factor multiplying the learning rate of a module's "
+                             "parameters (e.g. context_prediction=10)")
     return parser
+
+
+def parse_lr_mult(text):
+    """'a=10,b.c=0.5' -> {'a': 10.0, 'b.c': 0.5}."""
+    out = {}
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        name, sep, value = item.partition("=")
+        try:
+            factor = float(value)
+        except ValueError:
+            factor = -1.0
+        if not sep or not name or not factor > 0:
+            raise SystemExit(f"--lr-mult: expected module=factor with factor > 0, got {item!r}")
+        out[name] = factor
+    return out
 
 
 def warm_start(model, source):
@@ -111,7 +129,7 @@ def run(args):
             print("context path starts as the pass-through of the mean-scale prior", flush=True)
     train(model, sampler, args.out, args.steps, batch_size=args.batch, crop=args.crop, lr=args.lr,
           val_images=[load_rgb(p) for p in val_paths], seed=args.seed, autocast=autocast,
-          freeze=tuple(f for f in args.freeze.split(",") if f))
+          freeze=tuple(f for f in args.freeze.split(",") if f), lr_mult=parse_lr_mult(args.lr_mult))
     return 0
 
 

@@ -49,27 +49,46 @@ def validate(model, images, qualities=(0, 3, 7)):
     return result
 
 
-def reorder_optimizer_state(ckpt, model):
+def reorder_optimizer_state(ckpt, model, names=None, groups=None):
     """The checkpoint's optimizer state with its per-parameter entries matched to `model` by
     parameter name (optimizer states are keyed by position, and positions move when a module's
-    construction order changes). Checkpoints written before names were saved listed the gain
-    vectors last."""
+    construction order changes or parameters change learning-rate group). names: the trainable
+    parameters in the optimizer's order (default: the model's order); groups: the optimizer's own
+    param_groups to load into (default: one group). Checkpoints written before names were saved
+    listed the gain vectors last."""
     opt_state = ckpt["optimizer"]
-    names = [n for n, p in model.named_parameters() if p.requires_grad]
+    if names is None:
+        names = [n for n, p in model.named_parameters() if p.requires_grad]
     saved = ckpt.get("param_names") or [n for n in names if not n.startswith("gains.")] + [
         n for n in names if n.startswith("gains.")]
-    if saved == names:
+    same_groups = groups is None or len(groups) == len(opt_state["param_groups"])
+    if saved == names and same_groups:
         return opt_state
     position = {n: i for i, n in enumerate(saved)}
-    state = {i: opt_state["state"][position[n]] for i, n in enumerate(names) if position[n] in opt_state["state"]}
-    groups = [dict(opt_state["param_groups"][0], params=list(range(len(names))))]
+    state = {i: opt_state["state"][position[n]] for i, n in enumerate(names)
+             if n in position and position[n] in opt_state["state"]}
+    if groups is None:
+        groups = [dict(opt_state["param_groups"][0], params=list(range(len(names))))]
     return {"state": state, "param_groups": groups}
 
 
+def lr_groups(model, lr, lr_mult):
+    """(names, param groups) of the trainable parameters: lr_mult {module prefix: factor} gives the
+    parameters under a prefix lr * factor (e.g. a context convolution that starts at zero learns
+    faster than the entropy-parameter network it feeds); groups ordered by factor."""
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    mult = lambda n: next((float(f) for pre, f in (lr_mult or {}).items() if n == pre or n.startswith(pre + ".")), 1.0)
+    factors = sorted({mult(n) for n, _ in named})
+    groups = [{"params": [p for n, p in named if mult(n) == f], "lr": lr * f, "lr_mult": f} for f in factors]
+    names = [n for f in factors for n, _ in named if mult(n) == f]
+    return names, groups
+
+
 def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_every=100, ckpt_every=500,
-          val_images=(), val_every=2000, seed=0, autocast=True, clip=1.0, freeze=()):
+          val_images=(), val_every=2000, seed=0, autocast=True, clip=1.0, freeze=(), lr_mult=None):
     """freeze: names of top-level modules (g_a, g_s, h_a, h_s, entropy_bottleneck, gains, ...) kept
-    fixed; with g_s among them the synthesis is skipped and the loss is the rate alone."""
+    fixed; with g_s among them the synthesis is skipped and the loss is the rate alone.
+    lr_mult: {module name: factor} multiplying the learning rate of its parameters."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = out_dir / "ckpt.pt"
@@ -78,16 +97,17 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
         getattr(model, name).requires_grad_(False)
     model.synthesis_in_training = "g_s" not in freeze
     trainable = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(trainable, lr=lr)
+    names, groups = lr_groups(model, lr, lr_mult)
+    opt = torch.optim.Adam(groups, lr=lr)
     step = 0
     if ckpt_path.exists():
         state = torch.load(ckpt_path, weights_only=True)
         model.load_state_dict(state["model"])
-        opt.load_state_dict(reorder_optimizer_state(state, model))
+        opt.load_state_dict(reorder_optimizer_state(state, model, names, opt.state_dict()["param_groups"]))
         step = int(state["step"])
         print(f"resumed {ckpt_path} at step {step}", flush=True)
     for group in opt.param_groups:
-        group["lr"] = lr
+        group["lr"] = lr * group.get("lr_mult", 1.0)
     rng = np.random.default_rng(seed + step)
     lambdas = torch.tensor(LAMBDAS)
     log = open(out_dir / "log.jsonl", "a")
@@ -133,7 +153,7 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
             tmp = out_dir / "ckpt.pt.tmp"
             torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
                         "config": json.dumps(model.config()),
-                        "param_names": [n for n, p in model.named_parameters() if p.requires_grad]}, tmp)
+                        "param_names": names}, tmp)
             tmp.replace(ckpt_path)
         if val_images and (step % val_every == 0 or step == steps):
             rec = {"step": step, "val": validate(model, val_images)}
