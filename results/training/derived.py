@@ -1,0 +1,62 @@
+"""Re-deriving the entropy-model variants after a base (mbt2018-mean) re-export.
+
+    python results/training/derived.py save DIR    # before the export: full float states of the
+                                                   # shipped derived models -> DIR/old_<name>.safetensors
+    python results/training/derived.py merge DIR   # after it: DIR/init_<name>.safetensors = the frozen
+                                                   # shared parts from the new base + the trained parts
+                                                   # of the previous version (warm starts for training)
+
+The derived files in the zoo store only their differences from the base and pin its sha256, so
+they cannot be loaded once the base changes: save first. (Sessions 3-4 used merge.py / merge4.py,
+kept as the record of what ran.)
+"""
+import json
+import sys
+
+from safetensors.torch import load_file, save_file
+
+from fastcodec.zoo import load_model
+
+# modules each derived model takes from the base (the rest is its own, trained on the base)
+FROM_BASE = {
+    "mbt2018": ("g_a.", "g_s.", "gains.", "h_a.", "h_s.", "entropy_bottleneck."),
+    "he2021-checkerboard": ("g_a.", "g_s.", "gains.", "h_a.", "h_s.", "entropy_bottleneck."),
+    "bmshj2018-hyperprior": ("g_a.", "g_s.", "gains."),
+}
+
+
+def save(folder):
+    for name in FROM_BASE:
+        m = load_model(name)
+        state = {k: v.float().contiguous() for k, v in m.state_dict().items()}
+        save_file(state, f"{folder}/old_{name}.safetensors",
+                  metadata={"architecture": name, "config": json.dumps(m.config())})
+        print(name, len(state), "tensors saved")
+
+
+def merge(folder):
+    base = {k: v.float() for k, v in load_model("mbt2018-mean").state_dict().items()}
+    for name, prefixes in FROM_BASE.items():
+        path = f"{folder}/old_{name}.safetensors"
+        old = load_file(path)
+        out = {}
+        for k, v in old.items():
+            if k.startswith(prefixes):
+                if base[k].shape != v.shape:
+                    raise SystemExit(f"{name}: {k} has shape {tuple(v.shape)}, the base {tuple(base[k].shape)}")
+                out[k] = base[k].contiguous()
+            else:
+                out[k] = v.contiguous()
+        from safetensors import safe_open
+
+        with safe_open(path, "pt") as f:
+            meta = f.metadata()
+        save_file(out, f"{folder}/init_{name}.safetensors", metadata=meta)
+        n_base = sum(k.startswith(prefixes) for k in out)
+        print(name, n_base, "tensors from the base,", len(out) - n_base, "kept")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] not in ("save", "merge"):
+        raise SystemExit(__doc__)
+    {"save": save, "merge": merge}[sys.argv[1]](sys.argv[2])
