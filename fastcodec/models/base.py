@@ -128,13 +128,13 @@ class LearnedCodec(nn.Module):
         built from decoded integers."""
         if self.int_h_s is not None:
             ihs = self.int_h_s
+            scale = torch.pow(2.0, -torch.as_tensor(ihs.out_frac).double())
             hwc = self.prior_hwc(z_hat)
             if hwc is not None:
                 # int16 * 2^-frac is exact in float32: the same values as the float64 route below
-                scale = torch.pow(2.0, -torch.as_tensor(ihs.out_frac).double()).float()
-                out = (torch.from_numpy(hwc).float() * scale).permute(2, 0, 1)[None].contiguous()
+                out = (torch.from_numpy(hwc).float() * scale.float()).permute(2, 0, 1)[None].contiguous()
                 return out.to(z_hat.device)
-            out = self.prior_int(z_hat).double() * torch.pow(2.0, -torch.as_tensor(ihs.out_frac).double()).reshape(1, -1, 1, 1)
+            out = self.prior_int(z_hat).double() * scale.reshape(1, -1, 1, 1)
             return out.float().to(z_hat.device)
         return self.h_s(z_hat.to(torch.float32).contiguous())
 
@@ -152,8 +152,7 @@ class LearnedCodec(nn.Module):
             from fastcodec.layers.gdn import _triton_available
 
             backend = "triton" if z_hat.is_cuda and _triton_available() else "core"
-        a = torch.round(z_hat.to(torch.float64).cpu().contiguous() * 2.0 ** ihs.in_frac).to(torch.int64)
-        return ihs.forward_int(a, backend)
+        return ihs.forward_int(self._z_int(z_hat), backend)
 
     def prior_hwc(self, z_hat, backend=None):
         """The integer h_s output as the C++ core gives it (int16 numpy [H, W, C], channel-last)
@@ -164,8 +163,11 @@ class LearnedCodec(nn.Module):
             backend = "core" if not z_hat.is_cuda else None
         if backend != "core" or not hasattr(ihs, "forward_hwc"):
             return None
-        a = torch.round(z_hat.to(torch.float64).cpu().contiguous() * 2.0 ** ihs.in_frac).to(torch.int64)
-        return ihs.forward_hwc(a)
+        return ihs.forward_hwc(self._z_int(z_hat))
+
+    def _z_int(self, z_hat):
+        """The decoded side latent in the integer h_s's input format (in_frac fractional bits)."""
+        return torch.round(z_hat.to(torch.float64).cpu().contiguous() * 2.0 ** self.int_h_s.in_frac).to(torch.int64)
 
     @staticmethod
     def _calibration_z(calibration):
