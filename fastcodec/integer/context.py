@@ -195,11 +195,9 @@ class IntContextNet(nn.Module):
         """int_h_s output (int64 [1, 2M, H, W], or the core's int16 numpy [H, W, 2M]) -> the
         entropy-parameter input format, int16 [H, W, 2M]."""
         lim = self.layers[1].in_amax
-        if isinstance(h_int, np.ndarray):  # channel-last already: shift along the last axis
-            a = _round_shift(torch.from_numpy(h_int).to(torch.int64), self.hyper_shift[None, None, :]).clamp_(-lim, lim)
-            return np.ascontiguousarray(a.numpy().astype(np.int16))
-        a = _round_shift(h_int[0].to(torch.int64), self.hyper_shift[:, None, None]).clamp_(-lim, lim)
-        return np.ascontiguousarray(a.permute(1, 2, 0).numpy().astype(np.int16))
+        hwc = torch.from_numpy(h_int) if isinstance(h_int, np.ndarray) else h_int[0].permute(1, 2, 0)
+        a = _round_shift(hwc.to(torch.int64), self.hyper_shift[None, None, :]).clamp_(-lim, lim)
+        return np.ascontiguousarray(a.numpy().astype(np.int16))
 
     def scale_index(self, s):
         """int64 [n, M] scale outputs -> int32 table indexes: #{k : thresholds[c, k] < s}."""
