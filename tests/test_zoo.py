@@ -109,3 +109,29 @@ def test_factorized_with_per_quality_densities_ships_and_decodes(tmp_path):
     for q in (0, 7):
         c = loaded.compress(x, q)
         assert loaded.decompress(c["strings"], c["latent"], c["size"], q).shape == x.shape
+
+
+def test_factorized_derived_from_a_mean_scale_base_exports_from_safetensors(tmp_path):
+    """The path of the shipped factorized model: the base's transforms, its own fitted densities,
+    written by fit_density as float safetensors and exported from that file as a derived model."""
+    from safetensors.torch import save_file
+
+    from fastcodec.train.export import export_checkpoint
+
+    torch.manual_seed(0)
+    base = build("mbt2018-mean", N=8, M=12).eval()
+    export(base, "base", 5, zoo_dir=tmp_path)
+    fact = build("bmshj2018-factorized", N=8, M=12).eval().expand_density_per_quality()
+    fact.load_state_dict({k: v.half().float() for k, v in base.state_dict().items()
+                          if k.startswith(("g_a.", "g_s.", "gains."))}, strict=False)
+    src = tmp_path / "fit.safetensors"
+    save_file({k: v.contiguous() for k, v in fact.state_dict().items()}, str(src),
+              metadata={"architecture": fact.name, "config": json.dumps(fact.config())})
+    entry = export_checkpoint(src, "bmshj2018-factorized", "fact", step_offset=5, base="base", zoo_dir=tmp_path)
+    assert entry["steps"] == 5 and entry["base"] == "base"
+    loaded = zoo.load_model(tmp_path / "weights" / "fact.safetensors")
+    assert loaded.density_per_quality
+    for k, v in fact.state_dict().items():
+        assert torch.equal(loaded.state_dict()[k], v.half().float()), k
+    with pytest.raises(SystemExit, match="not mbt2018"):
+        export_checkpoint(src, "mbt2018", "wrong", zoo_dir=tmp_path)

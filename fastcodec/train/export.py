@@ -98,9 +98,19 @@ def calibration_latents(model, image_dir, limit=12, qualities=(0, 3, 7)):
 
 def export_checkpoint(ckpt_path, arch, name, N=128, M=192, notes="", calibration_dir=None, base=None,
                       step_offset=0, zoo_dir=None):
+    """ckpt_path: a `fastcodec train` checkpoint, or a float .safetensors file (as fastcodec.train.fit_density
+    writes: no step count of its own, so the recorded steps are step_offset)."""
     from fastcodec.models import build
 
-    state = torch.load(ckpt_path, weights_only=True)
+    if str(ckpt_path).endswith(".safetensors"):
+        from fastcodec.zoo import load_weights
+
+        stored_arch, config, weights = load_weights(ckpt_path)
+        if stored_arch != arch:
+            raise SystemExit(f"{ckpt_path} holds a {stored_arch} model, not {arch}")
+        state = {"model": weights, "config": json.dumps(config), "step": 0}
+    else:
+        state = torch.load(ckpt_path, weights_only=True)
     model = build(arch, **(json.loads(state["config"]) if "config" in state else {"N": N, "M": M}))
     model.load_state_dict(state["model"])
     model.eval()
@@ -113,7 +123,7 @@ if __name__ == "__main__":
     import argparse
 
     p = argparse.ArgumentParser(description="export a checkpoint to fastcodec/zoo")
-    p.add_argument("ckpt")
+    p.add_argument("ckpt", help="a fastcodec train checkpoint (.pt) or float weights (.safetensors)")
     p.add_argument("--arch", required=True)
     p.add_argument("--name", required=True)
     p.add_argument("--N", type=int, default=128)

@@ -22,6 +22,9 @@ FROM_BASE = {
     "mbt2018": ("g_a.", "g_s.", "gains.", "h_a.", "h_s.", "entropy_bottleneck."),
     "he2021-checkerboard": ("g_a.", "g_s.", "gains.", "h_a.", "h_s.", "entropy_bottleneck."),
     "bmshj2018-hyperprior": ("g_a.", "g_s.", "gains."),
+    # from session 6 (before: its own transforms, trained apart); its densities are re-fitted with
+    # fastcodec.train.fit_density on the new transforms
+    "bmshj2018-factorized": ("g_a.", "g_s.", "gains."),
 }
 
 
