@@ -177,3 +177,46 @@ def test_lr_mult_groups_train_and_resume(tmp_path):
     assert len(ckpt["optimizer"]["param_groups"]) == 1 and ckpt["step"] == 3
     assert all(float(s["step"]) == 3 for s in ckpt["optimizer"]["state"].values())
     assert any(not torch.equal(before[n], p) for n, p in resumed.named_parameters())
+
+
+def test_weight_average_follows_the_steps_resumes_and_exports(tmp_path):
+    """--ema: after each step avg = d * avg + (1 - d) * w; the average survives a resume (a run
+    resumed with --ema from a checkpoint without one starts it from the weights) and is what
+    export --ema writes."""
+    from fastcodec import zoo
+    from fastcodec.train.export import export_checkpoint
+
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    sampler = ArraySampler([rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(2)])
+    model = build("bmshj2018-hyperprior", N=8, M=12)
+    start = {n: p.detach().clone() for n, p in model.named_parameters()}
+    train(model, sampler, tmp_path, 1, batch_size=8, crop=64, log_every=1, ckpt_every=1, lr=1e-2, ema=0.75)
+    ckpt = torch.load(tmp_path / "ckpt.pt", weights_only=True)
+    for n, p in model.named_parameters():   # one step: avg = 0.75 start + 0.25 w1
+        torch.testing.assert_close(ckpt["ema"][n], 0.75 * start[n] + 0.25 * p.detach())
+    assert ckpt["ema_decay"] == 0.75
+    w1, avg1 = {n: p.detach().clone() for n, p in model.named_parameters()}, dict(ckpt["ema"])
+    resumed = build("bmshj2018-hyperprior", N=8, M=12)
+    train(resumed, sampler, tmp_path, 2, batch_size=8, crop=64, log_every=1, ckpt_every=1, lr=1e-2, ema=0.75)
+    ckpt = torch.load(tmp_path / "ckpt.pt", weights_only=True)
+    for n, p in resumed.named_parameters():
+        assert not torch.equal(p.detach(), w1[n]) or not p.requires_grad
+        torch.testing.assert_close(ckpt["ema"][n], 0.75 * avg1[n] + 0.25 * p.detach())
+    entry = export_checkpoint(tmp_path / "ckpt.pt", "bmshj2018-hyperprior", "avg", zoo_dir=tmp_path / "zoo", ema=True)
+    loaded = zoo.load_model(tmp_path / "zoo" / "weights" / "avg.safetensors")
+    assert entry["steps"] == 2
+    for n, _ in resumed.named_parameters():
+        torch.testing.assert_close(loaded.state_dict()[n], ckpt["ema"][n].half().float())
+    # a checkpoint without an average: export --ema refuses, training --ema starts one from the weights
+    plain = tmp_path / "plain"
+    train(build("bmshj2018-hyperprior", N=8, M=12), sampler, plain, 1, batch_size=8, crop=64, log_every=1)
+    with pytest.raises(SystemExit, match="no weight average"):
+        export_checkpoint(plain / "ckpt.pt", "bmshj2018-hyperprior", "x", zoo_dir=tmp_path / "zoo", ema=True)
+    m2 = build("bmshj2018-hyperprior", N=8, M=12)
+    train(m2, sampler, plain, 1, batch_size=8, crop=64, log_every=1, ema=0.5)   # nothing to do at step 1
+    before = torch.load(plain / "ckpt.pt", weights_only=True)
+    train(m2, sampler, plain, 2, batch_size=8, crop=64, log_every=1, ema=0.5)
+    after = torch.load(plain / "ckpt.pt", weights_only=True)
+    for n, p in m2.named_parameters():
+        torch.testing.assert_close(after["ema"][n], 0.5 * before["model"][n] + 0.5 * p.detach())

@@ -39,6 +39,10 @@ def build_parser(parser=None):
     parser.add_argument("--lr-mult", default="",
                         help="comma-separated module=factor multiplying the learning rate of a module's "
                              "parameters (e.g. context_prediction=10)")
+    parser.add_argument("--ema", type=float, default=0.0,
+                        help="keep a moving average of the weights with this decay per step (e.g. 0.999; "
+                             "0: none); saved in the checkpoint, validated beside the weights, exported with "
+                             "python -m fastcodec.train.export --ema")
     return parser
 
 
@@ -127,9 +131,11 @@ def run(args):
         if hasattr(model, "init_context_as_mean_scale") and not warm_started(args.init, "entropy_parameters."):
             model.init_context_as_mean_scale()
             print("context path starts as the pass-through of the mean-scale prior", flush=True)
+    if not 0.0 <= args.ema < 1.0:
+        raise SystemExit(f"--ema: expected a decay in [0, 1), got {args.ema}")
     train(model, sampler, args.out, args.steps, batch_size=args.batch, crop=args.crop, lr=args.lr,
           val_images=[load_rgb(p) for p in val_paths], seed=args.seed, autocast=autocast,
-          freeze=tuple(f for f in args.freeze.split(",") if f), lr_mult=parse_lr_mult(args.lr_mult))
+          freeze=tuple(f for f in args.freeze.split(",") if f), lr_mult=parse_lr_mult(args.lr_mult), ema=args.ema)
     return 0
 
 

@@ -97,9 +97,10 @@ def calibration_latents(model, image_dir, limit=12, qualities=(0, 3, 7)):
 
 
 def export_checkpoint(ckpt_path, arch, name, N=128, M=192, notes="", calibration_dir=None, base=None,
-                      step_offset=0, zoo_dir=None):
+                      step_offset=0, zoo_dir=None, ema=False):
     """ckpt_path: a `fastcodec train` checkpoint, or a float .safetensors file (as fastcodec.train.fit_density
-    writes: no step count of its own, so the recorded steps are step_offset)."""
+    writes: no step count of its own, so the recorded steps are step_offset). ema: export the
+    checkpoint's moving average of the weights (`fastcodec train --ema`) instead of the weights."""
     from fastcodec.models import build
 
     if str(ckpt_path).endswith(".safetensors"):
@@ -111,6 +112,10 @@ def export_checkpoint(ckpt_path, arch, name, N=128, M=192, notes="", calibration
         state = {"model": weights, "config": json.dumps(config), "step": 0}
     else:
         state = torch.load(ckpt_path, weights_only=True)
+        if ema:
+            if "ema" not in state:
+                raise SystemExit(f"{ckpt_path} holds no weight average (train with --ema)")
+            state["model"] = state["ema"]
     model = build(arch, **(json.loads(state["config"]) if "config" in state else {"N": N, "M": M}))
     model.load_state_dict(state["model"])
     model.eval()
@@ -134,6 +139,7 @@ if __name__ == "__main__":
     p.add_argument("--base", default=None, help="zoo model whose equal tensors are shared, not stored again")
     p.add_argument("--step-offset", type=int, default=0,
                    help="steps the run's warm start had already trained (added to the recorded count)")
+    p.add_argument("--ema", action="store_true", help="export the checkpoint's moving average of the weights")
     a = p.parse_args()
     print(json.dumps(export_checkpoint(a.ckpt, a.arch, a.name, a.N, a.M, a.notes, a.calibration, a.base,
-                                       a.step_offset), indent=2))
+                                       a.step_offset, ema=a.ema), indent=2))

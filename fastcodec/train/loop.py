@@ -84,11 +84,47 @@ def lr_groups(model, lr, lr_mult):
     return names, groups
 
 
+class WeightAverage:
+    """Exponential moving average of the trainable parameters (Polyak averaging): after each step
+    avg <- decay * avg + (1 - decay) * param. At a constant learning rate the weights wander around
+    the minimum by about the step size; their average sits closer to it, without waiting for a
+    learning-rate decay (docs/training.md, session 6). state() is a full state_dict (the averaged
+    parameters, the rest as the model has them) that loads like a model's."""
+
+    def __init__(self, model, decay, state=None):
+        self.decay = float(decay)
+        self.names = [n for n, p in model.named_parameters() if p.requires_grad]
+        params = dict(model.named_parameters())
+        self.params = [params[n] for n in self.names]
+        self.avg = [(state[n] if state is not None and n in state else params[n].detach()).clone().float()
+                    for n in self.names]
+
+    @torch.no_grad()
+    def update(self):
+        torch._foreach_lerp_(self.avg, [p.detach() for p in self.params], 1.0 - self.decay)
+
+    def state(self, model):
+        out = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        out.update({n: a.clone() for n, a in zip(self.names, self.avg)})
+        return out
+
+
+def averaged_copy(model, state):
+    """A copy of model holding the averaged weights (for validation)."""
+    import copy
+
+    twin = copy.deepcopy(model)
+    twin.load_state_dict(state)
+    return twin
+
+
 def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_every=100, ckpt_every=500,
-          val_images=(), val_every=2000, seed=0, autocast=True, clip=1.0, freeze=(), lr_mult=None):
+          val_images=(), val_every=2000, seed=0, autocast=True, clip=1.0, freeze=(), lr_mult=None, ema=0.0):
     """freeze: names of top-level modules (g_a, g_s, h_a, h_s, entropy_bottleneck, gains, ...) kept
     fixed; with g_s among them the synthesis is skipped and the loss is the rate alone.
-    lr_mult: {module name: factor} multiplying the learning rate of its parameters."""
+    lr_mult: {module name: factor} multiplying the learning rate of its parameters.
+    ema: decay of a moving average of the weights kept beside them (0: none), saved in the
+    checkpoint as "ema" (a full state_dict; export it with --ema) and validated as "val_ema"."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = out_dir / "ckpt.pt"
@@ -100,12 +136,15 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
     names, groups = lr_groups(model, lr, lr_mult)
     opt = torch.optim.Adam(groups, lr=lr)
     step = 0
+    ema_state = None
     if ckpt_path.exists():
         state = torch.load(ckpt_path, weights_only=True)
         model.load_state_dict(state["model"])
         opt.load_state_dict(reorder_optimizer_state(state, model, names, opt.state_dict()["param_groups"]))
         step = int(state["step"])
-        print(f"resumed {ckpt_path} at step {step}", flush=True)
+        ema_state = state.get("ema")
+        print(f"resumed {ckpt_path} at step {step}" + (" with its weight average" if ema and ema_state else ""), flush=True)
+    average = WeightAverage(model, ema, ema_state) if ema else None
     for group in opt.param_groups:
         group["lr"] = lr * group.get("lr_mult", 1.0)
     rng = np.random.default_rng(seed + step)
@@ -130,6 +169,8 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
         if clip:
             torch.nn.utils.clip_grad_norm_(trainable, clip)
         opt.step()
+        if average is not None:
+            average.update()
         step += 1
         acc["loss"] += loss.item()
         acc["n"] += 1
@@ -151,12 +192,16 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
             t0 = time.time()
         if step % ckpt_every == 0 or step == steps or stop:
             tmp = out_dir / "ckpt.pt.tmp"
-            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
-                        "config": json.dumps(model.config()),
-                        "param_names": names}, tmp)
+            ckpt = {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
+                    "config": json.dumps(model.config()), "param_names": names}
+            if average is not None:
+                ckpt.update(ema=average.state(model), ema_decay=average.decay)
+            torch.save(ckpt, tmp)
             tmp.replace(ckpt_path)
         if val_images and (step % val_every == 0 or step == steps):
             rec = {"step": step, "val": validate(model, val_images)}
+            if average is not None:
+                rec["val_ema"] = validate(averaged_copy(model, average.state(model)), val_images)
             log.write(json.dumps(rec) + "\n")
             log.flush()
             print(json.dumps(rec), flush=True)
