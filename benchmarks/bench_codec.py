@@ -2,11 +2,14 @@
 side by side with CompressAI's compress/decompress of the same architecture and the same weights
 (loaded into CompressAI with fastcodec.models.compressai_compat, gains folded), same threads.
 
-    python -m benchmarks.bench_codec [--images 24] [--models mbt2018-mean] [--quality 3]
+    python -m benchmarks.bench_codec [--images 24] [--models mbt2018-mean] [--quality 3] [--repeat 3]
     pytest benchmarks/bench_codec.py --benchmark-only
 
 Each run also checks that decoding gives back an image of the right shape and reports the mean
-PSNR of both, so a fast path cannot hide a quality loss.
+PSNR of both, so a fast path cannot hide a quality loss. With --repeat R the whole comparison runs
+R times in turn (fastcodec, then CompressAI, per model, per round) and the table gives the median
+time of each runner and the median, lowest and highest of the R per-round speed-ups: one pass
+moved CompressAI's own time by up to 16 % between runs (BENCHMARKS.md, session 5).
 """
 import argparse
 import time
@@ -84,9 +87,25 @@ def _time(fn):
     return time.perf_counter() - t0, result
 
 
-def run(names, n_images, quality, threads=2):
+def run(names, n_images, quality, threads=2, repeat=1):
+    """[(name, runner, encode s/image, decode s/image, bpp, PSNR, [speed-up per round] or None)]:
+    medians over `repeat` rounds; the speed-ups against CompressAI's time of the same round."""
     torch.set_num_threads(threads)
     images = kodak(n_images)
+    rounds = [run_once(names, images, quality) for _ in range(repeat)]
+    rows = []
+    for i, (name, runner, *_rest) in enumerate(rounds[0]):
+        same = [r[i] for r in rounds]
+        enc, dec = (float(np.median([r[k] for r in same])) for k in (2, 3))
+        ups = None
+        ref = [next((x for x in rnd if x[0] == name and x[1].startswith("CompressAI")), None) for rnd in rounds]
+        if ref[0] is not None and not runner.startswith("CompressAI"):
+            ups = [(c[2] + c[3]) / (r[2] + r[3]) for c, r in zip(ref, same)]
+        rows.append((name, runner, enc, dec, same[0][4], same[0][5], ups))
+    return rows
+
+
+def run_once(names, images, quality):
     rows = []
     for name in names:
         codec = fastcodec.load(name, quality)
@@ -124,18 +143,26 @@ def main(argv=None):
     p.add_argument("--models", default=None)
     p.add_argument("--quality", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeat", type=int, default=1, help="rounds of the whole comparison (medians reported)")
     a = p.parse_args(argv)
+    if a.repeat < 1:
+        raise SystemExit("--repeat must be at least 1")
     names = a.models.split(",") if a.models else fastcodec.list_models()
-    rows = run(names, a.images, a.quality, a.threads)
+    rows = run(names, a.images, a.quality, a.threads, a.repeat)
     print(f"{a.images} Kodak images, quality {a.quality}, torch threads {a.threads}, bf16 transforms "
-          f"{'on' if __import__('fastcodec.models.base', fromlist=['x']).cpu_has_native_bf16() else 'off'}\n")
-    print("| model | runner | encode s/image | decode s/image | images/s (enc+dec) | bpp | PSNR | speed-up vs CompressAI |")
-    print("|---|---|---|---|---|---|---|---|")
+          f"{'on' if __import__('fastcodec.models.base', fromlist=['x']).cpu_has_native_bf16() else 'off'}, "
+          f"{a.repeat} round(s): median times\n")
+    print("| model | runner | encode s/image | decode s/image | images/s (enc+dec) | bpp | PSNR | speed-up vs CompressAI "
+          "(enc+dec; median [lowest, highest] of the rounds) | decode speed-up |")
+    print("|---|---|---|---|---|---|---|---|---|")
     ref = {r[0]: r for r in rows if r[1].startswith("CompressAI")}
-    for name, runner, enc, dec, bpp, q in rows:
+    for name, runner, enc, dec, bpp, q, ups in rows:
         base = ref.get(name)
-        speed = f"{(base[2] + base[3]) / (enc + dec):.2f}x" if base else "n/a"
-        print(f"| {name} | {runner} | {enc:.3f} | {dec:.3f} | {1 / (enc + dec):.2f} | {bpp:.4f} | {q:.2f} | {speed} |")
+        speed, dspeed = "n/a", "n/a"
+        if ups:
+            speed = f"{np.median(ups):.2f}x" + (f" [{min(ups):.2f}, {max(ups):.2f}]" if len(ups) > 1 else "")
+            dspeed = f"{base[3] / dec:.1f}x"
+        print(f"| {name} | {runner} | {enc:.3f} | {dec:.3f} | {1 / (enc + dec):.2f} | {bpp:.4f} | {q:.2f} | {speed} | {dspeed} |")
 
 
 @pytest.mark.parametrize("workers", [1, 2])
