@@ -135,3 +135,5 @@ def test_factorized_derived_from_a_mean_scale_base_exports_from_safetensors(tmp_
         assert torch.equal(loaded.state_dict()[k], v.half().float()), k
     with pytest.raises(SystemExit, match="not mbt2018"):
         export_checkpoint(src, "mbt2018", "wrong", zoo_dir=tmp_path)
+    with pytest.raises(SystemExit, match="training checkpoints"):
+        export_checkpoint(src, "bmshj2018-factorized", "x", zoo_dir=tmp_path, ema=True)

@@ -106,6 +106,8 @@ def export_checkpoint(ckpt_path, arch, name, N=128, M=192, notes="", calibration
     if str(ckpt_path).endswith(".safetensors"):
         from fastcodec.zoo import load_weights
 
+        if ema:
+            raise SystemExit(f"{ckpt_path}: --ema applies to training checkpoints, not to weight files")
         stored_arch, config, weights = load_weights(ckpt_path)
         if stored_arch != arch:
             raise SystemExit(f"{ckpt_path} holds a {stored_arch} model, not {arch}")
