@@ -30,6 +30,26 @@ def test_training_forward(model):
     assert all(p.grad is not None for n, p in model.named_parameters() if "gains" not in n)
 
 
+def test_training_synthesis_matches_plain_g_s_with_gradients():
+    """synthesis_train's sub-pixel last layer is the transposed convolution: same output and the
+    same gradients for the last layer's weight and bias and for the input (float32)."""
+    torch.manual_seed(3)
+    m = build("mbt2018-mean", N=16, M=24)
+    y = torch.randn(2, 24, 5, 7)
+    results = []
+    for form in ("plain", "train"):
+        m.zero_grad()
+        yy = y.clone().requires_grad_()
+        out = m.g_s(yy) if form == "plain" else m.synthesis_train(yy, autocast=False)
+        out.backward(torch.randn(out.shape, generator=torch.Generator().manual_seed(4)))
+        last = m.g_s[-1]
+        results.append((out.detach(), yy.grad, last.weight.grad.clone(), last.bias.grad.clone(),
+                        m.g_s[0].weight.grad.clone()))
+    for a, b in zip(*results):  # sums of ~10^4 terms in another order: compare relative to the norm
+        assert a.shape == b.shape
+        assert float((a - b).norm() / a.norm()) < 1e-5
+
+
 @pytest.mark.parametrize("size", [(1, 1), (17, 31), (64, 64), (70, 129)])
 def test_compress_decompress_round_trip(model, size):
     torch.manual_seed(1)

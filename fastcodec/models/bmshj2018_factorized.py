@@ -4,7 +4,7 @@ import torch
 
 from fastcodec.entropy.factorized import EntropyBottleneck
 from fastcodec.models.base import LearnedCodec
-from fastcodec.models.transforms import analysis, rate_input, round_ste, run_autocast, run_mixed, synthesis
+from fastcodec.models.transforms import analysis, rate_input, round_ste, run_mixed, synthesis
 
 
 class FactorizedPrior(LearnedCodec):
@@ -50,7 +50,7 @@ class FactorizedPrior(LearnedCodec):
         y = run_mixed(self.g_a, x, autocast) * self.gains.gain(q)
         y_rate = rate_input(self, y)
         y_lik = self.y_likelihood(y_rate, q)
-        x_hat = run_autocast(self.g_s, round_ste(y) * self.gains.inv_gain(q), autocast)
+        x_hat = self.synthesis_train(round_ste(y) * self.gains.inv_gain(q), autocast)
         return {"x_hat": x_hat, "likelihoods": {"y": y_lik}}
 
     def _compress(self, x, q):

@@ -8,7 +8,7 @@ from fastcodec.entropy.factorized import EntropyBottleneck
 from fastcodec.entropy.gaussian import gaussian_likelihood
 from fastcodec.layers import conv, deconv
 from fastcodec.models.base import LearnedCodec
-from fastcodec.models.transforms import (analysis, hyper_analysis, rate_input, round_ste, run_autocast, run_mixed,
+from fastcodec.models.transforms import (analysis, hyper_analysis, rate_input, round_ste, run_mixed,
                                          synthesis)
 
 
@@ -31,7 +31,7 @@ class ScaleHyperprior(LearnedCodec):
         z_lik = self.entropy_bottleneck.likelihood(z_t)
         scales = run_mixed(self.h_s, z_t, autocast, tail=2)
         y_lik = gaussian_likelihood(rate_input(self, y), scales)
-        x_hat = (run_autocast(self.g_s, round_ste(y) * self.gains.inv_gain(q), autocast)
+        x_hat = (self.synthesis_train(round_ste(y) * self.gains.inv_gain(q), autocast)
                  if self.synthesis_in_training else None)
         return {"x_hat": x_hat, "likelihoods": {"y": y_lik, "z": z_lik}}
 

@@ -7,7 +7,7 @@ from fastcodec.entropy.factorized import EntropyBottleneck
 from fastcodec.entropy.gaussian import gaussian_likelihood
 from fastcodec.models.base import LearnedCodec
 from fastcodec.models.transforms import (analysis, hyper_analysis, mean_scale_hyper_synthesis, rate_input, round_ste,
-                                         run_autocast, run_mixed, synthesis)
+                                         run_mixed, synthesis)
 
 
 class MeanScaleHyperprior(LearnedCodec):
@@ -41,7 +41,7 @@ class MeanScaleHyperprior(LearnedCodec):
         y_rate = rate_input(self, y, means)
         y_lik = gaussian_likelihood(y_rate, scales, means)
         y_hat = round_ste(y - means) + means
-        x_hat = run_autocast(self.g_s, y_hat * self.gains.inv_gain(q), autocast) if self.synthesis_in_training else None
+        x_hat = self.synthesis_train(y_hat * self.gains.inv_gain(q), autocast) if self.synthesis_in_training else None
         return {"x_hat": x_hat, "likelihoods": {"y": y_lik, "z": z_lik}}
 
     def _compress(self, x, q):
