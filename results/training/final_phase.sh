@@ -5,7 +5,8 @@
 # Then: the base run's moving average (USE_EMA=1) or last weights; the base's entropy model
 # fine-tuned on 4x512^2 crops (rate only); base export; the derived models re-trained on it from
 # their previous versions (rate only, each with --ema 0.99, exported from the average); the
-# factorized model's per-quality densities re-fitted. Session 7 ran it as
+# factorized model's per-quality densities re-fitted. Session 7 ran these steps (as final7.sh, which
+# this file replaces; only the wording of the base's notes differed) with
 #   SESSION=7 BASE_OFFSET=41830 CTX_OFFSET=3200 HP_OFFSET=3600 BASE_HISTORY="41,830 steps of the
 #   transforms up to session 6 (...) + " bash results/training/final_phase.sh
 # BASE_OFFSET: transform steps before this session's base run (whose steps count from 0 after an
