@@ -8,7 +8,7 @@ torch = pytest.importorskip("torch")
 
 from fastcodec.models import build  # noqa: E402
 from fastcodec.train.data import CropSampler  # noqa: E402
-from fastcodec.train.loop import reorder_optimizer_state, train  # noqa: E402
+from fastcodec.train.loop import QualityBalance, reorder_optimizer_state, train  # noqa: E402
 
 
 class ArraySampler(CropSampler):
@@ -220,3 +220,37 @@ def test_weight_average_follows_the_steps_resumes_and_exports(tmp_path):
     after = torch.load(plain / "ckpt.pt", weights_only=True)
     for n, p in m2.named_parameters():
         torch.testing.assert_close(after["ema"][n], 0.5 * before["model"][n] + 0.5 * p.detach())
+
+
+def test_quality_balance_weights_each_quality_by_its_running_mean_loss():
+    """Weights 1 / running mean of the quality's loss, normalized to mean 1 over the batch: with
+    steady losses every quality's weighted loss is the same; the means follow an exponential
+    average and a quality not yet seen takes its first loss as is."""
+    balance = QualityBalance(decay=0.5)
+    q = torch.tensor([0, 1, 1, 7])
+    losses = torch.tensor([1.0, 4.0, 4.0, 8.0])
+    w = balance.weights(q, losses)
+    weighted = w * losses
+    torch.testing.assert_close(weighted, torch.full((4,), float(weighted[0])))
+    torch.testing.assert_close(w.mean(), torch.tensor(1.0))
+    assert torch.isnan(balance.means[2]) and float(balance.means[1]) == 4.0
+    balance.weights(torch.tensor([1, 2]), torch.tensor([2.0, 3.0]))
+    assert float(balance.means[1]) == 0.5 * 4.0 + 0.5 * 2.0 and float(balance.means[2]) == 3.0
+    assert float(balance.means[0]) == 1.0   # untouched when its quality is absent
+
+
+def test_balanced_training_saves_and_resumes_its_means(tmp_path):
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    sampler = ArraySampler([rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(2)])
+    train(build("bmshj2018-hyperprior", N=8, M=12), sampler, tmp_path, 1, batch_size=8, crop=64,
+          log_every=1, balance=True)
+    first = torch.load(tmp_path / "ckpt.pt", weights_only=True)["balance_means"]
+    assert first.shape == (8,) and bool(torch.all(first > 0))
+    train(build("bmshj2018-hyperprior", N=8, M=12), sampler, tmp_path, 2, batch_size=8, crop=64,
+          log_every=1, balance=True)
+    second = torch.load(tmp_path / "ckpt.pt", weights_only=True)["balance_means"]
+    # resumed, not restarted: each mean moved by 1 % towards the new step's loss, not replaced by it
+    step2 = json.loads((tmp_path / "log.jsonl").read_text().splitlines()[-1])
+    assert step2["balance"] is True
+    assert torch.allclose(second, first, rtol=0.05) and not torch.equal(second, first)

@@ -43,6 +43,9 @@ def build_parser(parser=None):
                         help="keep a moving average of the weights with this decay per step (e.g. 0.999; "
                              "0: none); saved in the checkpoint, validated beside the weights, exported with "
                              "python -m fastcodec.train.export --ema")
+    parser.add_argument("--balance-qualities", action="store_true",
+                        help="weight each crop's loss by 1 / its quality's running mean loss, so every "
+                             "quality gets an equal share of the shared transforms (sum of log losses)")
     return parser
 
 
@@ -135,7 +138,8 @@ def run(args):
         raise SystemExit(f"--ema: expected a decay in [0, 1), got {args.ema}")
     train(model, sampler, args.out, args.steps, batch_size=args.batch, crop=args.crop, lr=args.lr,
           val_images=[load_rgb(p) for p in val_paths], seed=args.seed, autocast=autocast,
-          freeze=tuple(f for f in args.freeze.split(",") if f), lr_mult=parse_lr_mult(args.lr_mult), ema=args.ema)
+          freeze=tuple(f for f in args.freeze.split(",") if f), lr_mult=parse_lr_mult(args.lr_mult), ema=args.ema,
+          balance=args.balance_qualities)
     return 0
 
 

@@ -109,6 +109,31 @@ class WeightAverage:
         return out
 
 
+class QualityBalance:
+    """Per-quality loss weights 1 / (running mean of that quality's loss): the shared transforms then
+    follow the gradient of sum_q log(L_q), an equal relative improvement at every quality, instead of
+    sum_q L_q, in which the high qualities (lambda * 255^2 * MSE of 5-10 against ~1 at quality 1)
+    outweigh the low ones ~8:1. Scaling one quality's loss by a constant leaves that quality's own
+    rate-distortion trade-off as it was; it moves only the share of the shared weights each quality
+    gets. BD-rate averages log rate over the curve, so it is the closer objective.
+    decay: of the running means (per step in which the quality occurs)."""
+
+    def __init__(self, decay=0.99, means=None):
+        self.decay = float(decay)
+        self.means = (torch.as_tensor(means, dtype=torch.float64).clone() if means is not None
+                      else torch.full((NUM_QUALITIES,), float("nan"), dtype=torch.float64))
+
+    def weights(self, q, losses):
+        """Per-crop weights for qualities q [B] given the per-crop losses (detached); updates the means."""
+        losses = losses.detach().double()
+        for k in torch.unique(q).tolist():
+            value = losses[q == k].mean()
+            old = self.means[k]
+            self.means[k] = value if torch.isnan(old) else self.decay * old + (1 - self.decay) * value
+        w = 1.0 / self.means[q]
+        return (w / w.mean()).float()
+
+
 def averaged_copy(model, state):
     """A copy of model holding the averaged weights (for validation)."""
     import copy
@@ -119,12 +144,14 @@ def averaged_copy(model, state):
 
 
 def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_every=100, ckpt_every=500,
-          val_images=(), val_every=2000, seed=0, autocast=True, clip=1.0, freeze=(), lr_mult=None, ema=0.0):
+          val_images=(), val_every=2000, seed=0, autocast=True, clip=1.0, freeze=(), lr_mult=None, ema=0.0,
+          balance=False):
     """freeze: names of top-level modules (g_a, g_s, h_a, h_s, entropy_bottleneck, gains, ...) kept
     fixed; with g_s among them the synthesis is skipped and the loss is the rate alone.
     lr_mult: {module name: factor} multiplying the learning rate of its parameters.
     ema: decay of a moving average of the weights kept beside them (0: none), saved in the
-    checkpoint as "ema" (a full state_dict; export it with --ema) and validated as "val_ema"."""
+    checkpoint as "ema" (a full state_dict; export it with --ema) and validated as "val_ema".
+    balance: weight each crop's loss by 1 / its quality's running mean loss (QualityBalance)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = out_dir / "ckpt.pt"
@@ -137,14 +164,17 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
     opt = torch.optim.Adam(groups, lr=lr)
     step = 0
     ema_state = None
+    balance_means = None
     if ckpt_path.exists():
         state = torch.load(ckpt_path, weights_only=True)
         model.load_state_dict(state["model"])
         opt.load_state_dict(reorder_optimizer_state(state, model, names, opt.state_dict()["param_groups"]))
         step = int(state["step"])
         ema_state = state.get("ema")
+        balance_means = state.get("balance_means")
         print(f"resumed {ckpt_path} at step {step}" + (" with its weight average" if ema and ema_state else ""), flush=True)
     average = WeightAverage(model, ema, ema_state) if ema else None
+    balancer = QualityBalance(means=balance_means) if balance else None
     for group in opt.param_groups:
         group["lr"] = lr * group.get("lr_mult", 1.0)
     rng = np.random.default_rng(seed + step)
@@ -163,7 +193,8 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
         first = (step * batch_size) % NUM_QUALITIES
         q = torch.from_numpy(rng.permutation((first + np.arange(batch_size)) % NUM_QUALITIES)).long()
         mse, bpp, _ = rd_terms(model, x, q, autocast)
-        loss = (lambdas[q] * 255 ** 2 * mse + bpp).mean()
+        per_crop = lambdas[q] * 255 ** 2 * mse + bpp
+        loss = (per_crop * balancer.weights(q, per_crop)).mean() if balancer else per_crop.mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if clip:
@@ -183,6 +214,7 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
             psnr = 10 * np.log10(1 / np.maximum(acc["mse"] / cnt, 1e-10))
             rec = {"step": step, "loss": acc["loss"] / acc["n"], "sec_per_step": (time.time() - t0) / acc["n"],
                    "lr": lr, "crop": crop, "batch": batch_size, "rate_q": model.rate_quantization,
+                   "balance": bool(balancer),
                    "bpp": [round(v, 4) for v in (acc["bpp"] / cnt).tolist()],
                    "psnr": [round(v, 2) for v in psnr.tolist()]}
             log.write(json.dumps(rec) + "\n")
@@ -196,6 +228,8 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
                     "config": json.dumps(model.config()), "param_names": names}
             if average is not None:
                 ckpt.update(ema=average.state(model), ema_decay=average.decay)
+            if balancer is not None:
+                ckpt.update(balance_means=balancer.means)
             torch.save(ckpt, tmp)
             tmp.replace(ckpt_path)
         if val_images and (step % val_every == 0 or step == steps):
