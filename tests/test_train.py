@@ -254,3 +254,38 @@ def test_balanced_training_saves_and_resumes_its_means(tmp_path):
     step2 = json.loads((tmp_path / "log.jsonl").read_text().splitlines()[-1])
     assert step2["balance"] is True
     assert torch.allclose(second, first, rtol=0.05) and not torch.equal(second, first)
+
+
+def test_valcurve_compares_checkpoints_and_zoo_weights(tmp_path, capsys):
+    """python -m fastcodec.train.valcurve: one curve per source over the held-out folders, BD-rate of
+    each against the first (0 for the same weights twice), checkpoints by weights or average."""
+    from PIL import Image
+
+    from fastcodec.train import valcurve
+
+    rng = np.random.default_rng(0)
+    for d in ("set5", "other"):
+        (tmp_path / "data" / d).mkdir(parents=True)
+    for k in range(2):
+        Image.fromarray(rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)).save(tmp_path / "data" / "set5" / f"{k}.png")
+    sampler = ArraySampler([rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(2)])
+    torch.manual_seed(0)
+    train(build("mbt2018-mean", N=8, M=12), sampler, tmp_path / "run", 2, batch_size=8, crop=64, log_every=1,
+          lr=1e-2, ema=0.5)
+    ckpt = str(tmp_path / "run" / "ckpt.pt")
+    out = tmp_path / "curves.json"
+    assert valcurve.main([ckpt, ckpt, "--data", str(tmp_path / "data"), "--dirs", "set5", "--qualities", "1,4,8",
+                          "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert len(result["images"]) == 2 and result["qualities"] == [1, 4, 8]
+    assert result["bd_rate_pct_vs_first"][ckpt] == pytest.approx(0.0, abs=1e-9)
+    assert "BD-rate vs" in capsys.readouterr().out
+    plain = valcurve.curve(valcurve.load_source(ckpt), [np.asarray(Image.open(tmp_path / "data/set5/0.png"))], [0, 7])
+    averaged = valcurve.curve(valcurve.load_source(ckpt, ema=True), [np.asarray(Image.open(tmp_path / "data/set5/0.png"))], [0, 7])
+    assert plain != averaged   # the average is not the last weights after steps at lr 1e-2
+    with pytest.raises(SystemExit, match="not a bmshj2018-hyperprior checkpoint"):
+        valcurve.load_source(ckpt, arch="bmshj2018-hyperprior")
+    with pytest.raises(SystemExit, match="refusing"):
+        (tmp_path / "kodak").mkdir()
+        Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(tmp_path / "kodak" / "k.png")
+        valcurve.main([ckpt, "--data", str(tmp_path), "--dirs", "kodak"])

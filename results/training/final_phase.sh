@@ -11,6 +11,7 @@
 #   transforms up to session 6 (...) + " bash results/training/final_phase.sh
 # BASE_OFFSET: transform steps before this session's base run (whose steps count from 0 after an
 # --init warm start); CTX_OFFSET / HP_OFFSET: the shipped step counts of the derived models.
+# BASE_RECIPE: how the base run trained, for its notes (default "16x128^2 crops").
 : "${SESSION:?}" "${BASE_OFFSET:?}" "${CTX_OFFSET:?}" "${HP_OFFSET:?}"
 set -ex
 cd /work/main
@@ -34,7 +35,7 @@ BASE_STEP=$(python -c "import torch;print(torch.load('$R/base_hy$SESSION/ckpt.pt
 fastcodec train --arch mbt2018-mean --freeze g_a,g_s,gains --data $D --crop 512 --batch 4 --lr 1e-4 \
   --steps $((BASE_STEP + ${HY_STEPS:-600})) --out $R/base_hy$SESSION --threads 2 --ema 0.99
 python -m fastcodec.train.export $R/base_hy$SESSION/ckpt.pt --ema --arch mbt2018-mean --name mbt2018-mean --calibration $CAL --step-offset $BASE_OFFSET \
-  --notes "N=128 M=192; ${BASE_HISTORY:-$BASE_OFFSET steps of the transforms before session $SESSION + }$BASE_STEP (session $SESSION, 16x128^2 crops; $FROM) + ${HY_STEPS:-600} rate-only steps of h_a, h_s and the z density on 4x512^2 crops (lr 1e-4; g_a, g_s frozen); one model for qualities 1-8 (gain vectors)"
+  --notes "N=128 M=192; ${BASE_HISTORY:-$BASE_OFFSET steps of the transforms before session $SESSION + }$BASE_STEP (session $SESSION, ${BASE_RECIPE:-16x128^2 crops}; $FROM) + ${HY_STEPS:-600} rate-only steps of h_a, h_s and the z density on 4x512^2 crops (lr 1e-4; g_a, g_s frozen); one model for qualities 1-8 (gain vectors)"
 python results/training/derived.py merge $R/s$SESSION
 for a in mbt2018 he2021-checkerboard; do
   rm -rf $R/d${SESSION}_$a
