@@ -36,7 +36,7 @@ def validate(model, images, qualities=(0, 3, 7)):
         for im in images:
             h, w = im.shape[:2]
             H, W = (h + 63) // 64 * 64, (w + 63) // 64 * 64
-            x = torch.from_numpy(np.ascontiguousarray(im)).permute(2, 0, 1)[None].float() / 255
+            x = torch.from_numpy(np.array(im, dtype=np.uint8)).permute(2, 0, 1)[None].float() / 255  # a writable copy
             xp = torch.nn.functional.pad(x, (0, W - w, 0, H - h), mode="replicate")
             _, bpp, out = rd_terms(model, xp, torch.tensor([q]), autocast=False)
             x_hat = out["x_hat"][:, :, :h, :w].clamp(0, 1).mul(255).round()
