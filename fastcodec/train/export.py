@@ -96,6 +96,22 @@ def calibration_latents(model, image_dir, limit=12, qualities=(0, 3, 7)):
     return zs
 
 
+def checkpoint_model(ckpt_path, arch, ema=False, N=128, M=192):
+    """(model, checkpoint) of a `fastcodec train` checkpoint: its weights, or with ema its moving
+    average; checkpoints do not record their architecture, so arch names it."""
+    from fastcodec.models import build
+
+    state = torch.load(ckpt_path, weights_only=True)
+    if ema and "ema" not in state:
+        raise SystemExit(f"{ckpt_path} holds no weight average (train with --ema)")
+    model = build(arch, **(json.loads(state["config"]) if "config" in state else {"N": N, "M": M}))
+    try:
+        model.load_state_dict(state["ema" if ema else "model"])
+    except RuntimeError as e:
+        raise SystemExit(f"{ckpt_path}: not a {arch} checkpoint: {str(e).splitlines()[0]}")
+    return model, state
+
+
 def export_checkpoint(ckpt_path, arch, name, N=128, M=192, notes="", calibration_dir=None, base=None,
                       step_offset=0, zoo_dir=None, ema=False):
     """ckpt_path: a `fastcodec train` checkpoint, or a float .safetensors file (as fastcodec.train.fit_density
@@ -112,14 +128,10 @@ def export_checkpoint(ckpt_path, arch, name, N=128, M=192, notes="", calibration
         if stored_arch != arch:
             raise SystemExit(f"{ckpt_path} holds a {stored_arch} model, not {arch}")
         state = {"model": weights, "config": json.dumps(config), "step": 0}
+        model = build(arch, **config)
+        model.load_state_dict(weights)
     else:
-        state = torch.load(ckpt_path, weights_only=True)
-        if ema:
-            if "ema" not in state:
-                raise SystemExit(f"{ckpt_path} holds no weight average (train with --ema)")
-            state["model"] = state["ema"]
-    model = build(arch, **(json.loads(state["config"]) if "config" in state else {"N": N, "M": M}))
-    model.load_state_dict(state["model"])
+        model, state = checkpoint_model(ckpt_path, arch, ema, N, M)
     model.eval()
     zs = calibration_latents(model, calibration_dir) if calibration_dir and hasattr(model, "h_a") else None
     return export(model, name, state["step"] + step_offset, Path(ckpt_path).parent / "log.jsonl", notes=notes,

@@ -21,22 +21,11 @@ DEFAULT_DIRS = ("set5", "set14")
 def load_source(src, ema=False, arch="mbt2018-mean"):
     """A float model in eval mode from a zoo name, a .safetensors file or a ckpt.pt (checkpoints
     do not record their architecture: arch names it, as for export)."""
-    import torch
-
-    from fastcodec.models import build
+    from fastcodec.train.export import checkpoint_model
     from fastcodec.zoo import load_model
 
     if str(src).endswith(".pt"):
-        ckpt = torch.load(src, weights_only=True)
-        key = "ema" if ema else "model"
-        if key not in ckpt:
-            raise SystemExit(f"{src}: no weight average in this checkpoint (drop --ema)")
-        model = build(arch, **json.loads(ckpt["config"]))
-        try:
-            model.load_state_dict(ckpt[key])
-        except RuntimeError as e:
-            raise SystemExit(f"{src}: not a {arch} checkpoint (--arch): {str(e).splitlines()[0]}")
-        return model.float().eval()
+        return checkpoint_model(src, arch, ema)[0].float().eval()
     return load_model(src).float().eval()
 
 
