@@ -15,6 +15,7 @@
 #include "../intconv.h"
 #include "../parallel.h"
 #include "../pmf_quantize.h"
+#include "../winograd.h"
 
 namespace py = pybind11;
 using fastcodec::CdfTable;
@@ -366,6 +367,38 @@ CArray<int16_t> conv_net_run(const fastcodec::IntConvNet& net, const py::handle&
   return out;
 }
 
+// y = the 5x5 stride-2 (transposed) convolution of x through its Winograd form (csrc/winograd.h).
+// Arrays of int16 carry bf16 bits (numpy has no bf16): x [h, w, cin], u [49, cin / 2, cout, 2],
+// y [oh, ow, cout] written whole; bias float32 [cout] or None.
+void winograd_s2(py::handle x_obj, py::handle u_obj, py::object bias_obj, bool transposed, py::handle y_obj,
+                 int threads) {
+  if (!fastcodec::winograd_supported()) throw py::value_error("winograd_s2 needs AVX-512 BF16 on this CPU");
+  auto x = strict_array<int16_t>(x_obj, "x");
+  auto u = strict_array<int16_t>(u_obj, "u");
+  auto y = strict_array<int16_t>(y_obj, "y");
+  if (x.ndim() != 3 || u.ndim() != 4 || y.ndim() != 3) throw py::value_error("x, y must be 3-D and u 4-D");
+  const auto h = x.shape(0), w = x.shape(1), cin = x.shape(2), cout = u.shape(2);
+  if (u.shape(0) != 49 || u.shape(1) * 2 != cin || u.shape(3) != 2) throw py::value_error("u must be [49, cin / 2, cout, 2]");
+  if (cin % 2 != 0 || cout % 64 != 0) throw py::value_error("winograd_s2 needs an even cin and cout a multiple of 64");
+  if (h < 1 || w < 1 || h > (1 << 20) || w > (1 << 20)) throw py::value_error("x has an invalid size");
+  const int64_t oh = transposed ? 2 * h : (h + 1) / 2, ow = transposed ? 2 * w : (w + 1) / 2;
+  if (y.shape(0) != oh || y.shape(1) != ow || y.shape(2) != cout) throw py::value_error("y has the wrong shape");
+  if (!y.writeable()) throw py::value_error("y must be writable");
+  const float* bias = nullptr;
+  CArray<float> b;
+  if (!bias_obj.is_none()) {
+    b = strict_array<float>(bias_obj, "bias");
+    if (b.ndim() != 1 || b.shape(0) != cout) throw py::value_error("bias must be [cout]");
+    bias = b.data();
+  }
+  const auto* xp = reinterpret_cast<const uint16_t*>(x.data());
+  const auto* up = reinterpret_cast<const uint16_t*>(u.data());
+  auto* yp = reinterpret_cast<uint16_t*>(y.mutable_data());
+  py::gil_scoped_release release;  // x, u, bias, y stay referenced here until we return
+  fastcodec::winograd_s2(xp, static_cast<int32_t>(h), static_cast<int32_t>(w), static_cast<int32_t>(cin), up, bias,
+                         static_cast<int32_t>(cout), transposed, yp, threads);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -403,6 +436,9 @@ PYBIND11_MODULE(_core, m) {
   py::class_<fastcodec::IntConvNet, std::shared_ptr<fastcodec::IntConvNet>>(m, "IntConvNet")
       .def(py::init(&make_conv_net), py::arg("layers"))
       .def("run", &conv_net_run, py::arg("z"), py::arg("threads") = 1);
+  m.def("winograd_supported", &fastcodec::winograd_supported, "Whether this CPU runs winograd_s2 (AVX-512 BF16).");
+  m.def("winograd_s2", &winograd_s2, py::arg("x"), py::arg("u"), py::arg("bias"), py::arg("transposed"), py::arg("y"),
+        py::arg("threads") = 0);
   m.def("max_encoded_size", [](int64_t n, int64_t escapes, int coder) {
     return to_coder(coder) == Coder::kAns ? fastcodec::rans_max_size(n, escapes) : fastcodec::range_max_size(n, escapes);
   }, py::arg("n"), py::arg("escapes"), py::arg("coder"));
