@@ -145,8 +145,49 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) inline void micro_kernel(
 
 struct Scratch {
   std::vector<uint16_t> v;  // [49][kTiles][cin]
+  std::vector<float> m;     // [16][kTiles][cout]: the products of one phase's elements
   std::vector<float> o;     // [phases][kTiles][2][2][cout]
 };
+
+// o[t][q] (+)= the separable output transform AT_a M AT_b^T of one phase's products m, for the
+// tile's 2x2 outputs q; store = true for the phase that writes o first.
+template <int NA, int NB>
+__attribute__((target("avx512f"))) void output_transform(const float* m, int n_tiles, int32_t cout, float* o,
+                                                         bool store) {
+  const int64_t e_stride = static_cast<int64_t>(kTiles) * cout;
+  for (int t = 0; t < n_tiles; ++t)
+    for (int32_t c = 0; c < cout; c += 16) {
+      const float* src = m + static_cast<int64_t>(t) * cout + c;
+      __m512 r[2][NB];
+#pragma GCC unroll 4
+      for (int k = 0; k < NB; ++k) {
+        __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+#pragma GCC unroll 4
+        for (int i = 0; i < NA; ++i) {
+          const int c0 = at(NA, 0, i), c1 = at(NA, 1, i);
+          if (c0 == 0 && c1 == 0) continue;
+          const __m512 v = _mm512_loadu_ps(src + (i * NB + k) * e_stride);
+          s0 = c0 == 1 ? _mm512_add_ps(s0, v) : c0 == -1 ? _mm512_sub_ps(s0, v) : s0;
+          s1 = c1 == 1 ? _mm512_add_ps(s1, v) : c1 == -1 ? _mm512_sub_ps(s1, v) : s1;
+        }
+        r[0][k] = s0;
+        r[1][k] = s1;
+      }
+#pragma GCC unroll 2
+      for (int oi = 0; oi < 2; ++oi)
+#pragma GCC unroll 2
+        for (int ok = 0; ok < 2; ++ok) {
+          __m512 acc = _mm512_setzero_ps();
+#pragma GCC unroll 4
+          for (int k = 0; k < NB; ++k) {
+            const int co = at(NB, ok, k);
+            acc = co == 1 ? _mm512_add_ps(acc, r[oi][k]) : co == -1 ? _mm512_sub_ps(acc, r[oi][k]) : acc;
+          }
+          float* dst = o + (static_cast<int64_t>(t) * 4 + oi * 2 + ok) * cout + c;
+          _mm512_storeu_ps(dst, store ? acc : _mm512_add_ps(_mm512_loadu_ps(dst), acc));
+        }
+    }
+}
 
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void run_block(const Geometry& g, const uint16_t* x,
                                                                        const uint16_t* u, const float* bias,
@@ -158,7 +199,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void run_block(c
   const int out_phases = g.transposed ? 4 : 1;
   const int64_t e_stride = static_cast<int64_t>(padded) * cin;
   s.v.resize(static_cast<size_t>(kElements) * kTiles * cin);
-  s.o.resize(static_cast<size_t>(out_phases) * kTiles * 4 * cout);  // each entry's first term is stored, not added
+  s.o.resize(static_cast<size_t>(out_phases) * kTiles * 4 * cout);  // written whole by the output transforms
 
   // Input transforms of every tile of the block (padding tiles read zeros).
   const uint16_t* ptr[16];
@@ -184,28 +225,17 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void run_block(c
     }
   }
 
-  // Products and the output transform, accumulated into o.
+  // Products of each phase's elements into m, then the phase's output transform into o.
+  s.m.resize(static_cast<size_t>(16) * kTiles * cout);
+  const int64_t m_stride = static_cast<int64_t>(kTiles) * cout;
   __m512 acc[kRows][4];
   for (int p = 0; p < 4; ++p) {
     const int a = p >> 1, b = p & 1, na = phase_n(a), nb = phase_n(b);
-    float* o_phase = s.o.data() + (g.transposed ? static_cast<int64_t>(p) * kTiles * 4 * cout : 0);
     for (int i = 0; i < na; ++i)
       for (int k = 0; k < nb; ++k) {
         const int e = phase_offset(p) + i * nb + k;
-        // coef[q]: weight of this element in output q of the tile; first[q]: it is the first term of
-        // that output (phase 0 for a convolution, whose phases all add into one output; each phase
-        // for a transposed convolution): stored instead of added, so o needs no clearing.
-        int coef[4];
-        bool first[4];
-        for (int oi = 0; oi < 2; ++oi)
-          for (int ok = 0; ok < 2; ++ok) {
-            coef[oi * 2 + ok] = at(na, oi, i) * at(nb, ok, k);
-            bool earlier = false;  // a nonzero coefficient for this output at an earlier (i', k') of the phase
-            for (int i2 = 0; i2 <= i; ++i2)
-              for (int k2 = 0; k2 < nb && (i2 < i || k2 < k); ++k2) earlier |= at(na, oi, i2) * at(nb, ok, k2) != 0;
-            first[oi * 2 + ok] = !earlier && (g.transposed || p == 0);
-          }
         const uint16_t* ue = u + static_cast<int64_t>(e) * cin * cout;
+        float* me = s.m.data() + (i * nb + k) * m_stride;
         for (int32_t cb = 0; cb < cout; cb += kCols) {
           const uint16_t* next = cb + kCols < cout ? ue + (cb + kCols) * 2
                                  : e + 1 < kElements ? ue + static_cast<int64_t>(cin) * cout : nullptr;
@@ -214,18 +244,18 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void run_block(c
                          t0 + kRows >= padded ? next : nullptr, acc);
             const int rows = std::min(kRows, n_tiles - t0);
             for (int r = 0; r < rows; ++r)
-              for (int q = 0; q < 4; ++q) {
-                if (coef[q] == 0) continue;
-                float* dst = o_phase + (static_cast<int64_t>(t0 + r) * 4 + q) * cout + cb;
-                const __m512 zero = _mm512_setzero_ps();
-                for (int j = 0; j < 4; ++j) {
-                  const __m512 cur = first[q] ? zero : _mm512_loadu_ps(dst + 16 * j);
-                  _mm512_storeu_ps(dst + 16 * j, coef[q] > 0 ? _mm512_add_ps(cur, acc[r][j]) : _mm512_sub_ps(cur, acc[r][j]));
-                }
-              }
+              for (int j = 0; j < 4; ++j) _mm512_storeu_ps(me + static_cast<int64_t>(t0 + r) * cout + cb + 16 * j, acc[r][j]);
           }
         }
       }
+    // a convolution's phases all add into one output (phase 0 writes it first); a transposed
+    // convolution's phases each write their own
+    float* o_phase = s.o.data() + (g.transposed ? static_cast<int64_t>(p) * kTiles * 4 * cout : 0);
+    const bool store = g.transposed || p == 0;
+    if (p == 0) output_transform<4, 4>(s.m.data(), n_tiles, cout, o_phase, store);
+    if (p == 1) output_transform<4, 3>(s.m.data(), n_tiles, cout, o_phase, store);
+    if (p == 2) output_transform<3, 4>(s.m.data(), n_tiles, cout, o_phase, store);
+    if (p == 3) output_transform<3, 3>(s.m.data(), n_tiles, cout, o_phase, store);
   }
 
   // Bias, bf16, and the tiles' outputs to their places.
