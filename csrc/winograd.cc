@@ -6,11 +6,20 @@
 #include <cstring>
 #include <vector>
 
+#include "bf16_tile.h"
 #include "parallel.h"
 
 namespace fastcodec {
 
 namespace {
+
+using bf16::kCols;
+using bf16::kRows;
+using bf16::load_bf16;
+using bf16::load_bf16_tail;
+using bf16::micro_kernel;
+using bf16::store_bf16;
+using bf16::store_bf16_tail;
 
 // 1D transforms. n = 4: F(2, 3), inputs d0..d3, products m = BT d, outputs AT m. n = 3: F(2, 2).
 constexpr int kBT4[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
@@ -19,9 +28,7 @@ constexpr int kAT4[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
 constexpr int kAT3[2][3] = {{1, 1, 0}, {0, 1, 1}};
 
 constexpr int kElements = 49;  // 16 + 12 + 12 + 9
-constexpr int kRows = 6;        // tiles per register block
-constexpr int kTiles = 48;      // tiles per work block (a multiple of kRows)
-constexpr int kCols = 64;       // output channels per register block (4 x 16)
+constexpr int kTiles = 48;      // tiles per work block (a multiple of kRows, bf16_tile.h)
 
 inline int phase_n(int a) { return a == 0 ? 4 : 3; }
 inline int bt(int n, int r, int c) { return n == 4 ? kBT4[r][c] : kBT3[r][c]; }
@@ -42,28 +49,6 @@ struct Geometry {
     return (s >= 0 && s < size) ? s : -1;
   }
 };
-
-__attribute__((target("avx512f,avx512bw"))) inline __m512 load_bf16(const uint16_t* p) {
-  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(v), 16));
-}
-
-// The first n < 16 values at p (the rest 0).
-__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m512 load_bf16_tail(const uint16_t* p, int n) {
-  const __m256i v = _mm256_maskz_loadu_epi16(static_cast<__mmask16>((1u << n) - 1), p);
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(v), 16));
-}
-
-__attribute__((target("avx512f,avx512bw,avx512bf16"))) inline void store_bf16(uint16_t* p, __m512 v) {
-  const __m256bh b = _mm512_cvtneps_pbh(v);
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), reinterpret_cast<const __m256i&>(b));
-}
-
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) inline void store_bf16_tail(uint16_t* p, __m512 v,
-                                                                                          int n) {
-  const __m256bh b = _mm512_cvtneps_pbh(v);
-  _mm256_mask_storeu_epi16(p, static_cast<__mmask16>((1u << n) - 1), reinterpret_cast<const __m256i&>(b));
-}
 
 // V[e][t][c] for the NA x NB input tile of one phase: the separable input transform, 16 channels
 // at a time in float32 (a masked tail for cin % 16), rounded once to bf16.
@@ -108,38 +93,6 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void input_trans
           store_bf16_tail(v + (r * NB + q) * e_stride + c, s, n);
         }
       }
-  }
-}
-
-// acc[r][j] = sum_k V[t0 + r][k] U[k][64 cb + 16 j ...], r < kRows: vdpbf16ps on channel pairs.
-// prefetch (or null): the weight block of the next (element, column block), fetched meanwhile.
-__attribute__((target("avx512f,avx512bw,avx512bf16"))) inline void micro_kernel(const uint16_t* v, int32_t cin,
-                                                                                const uint16_t* u, int32_t cout,
-                                                                                const uint16_t* prefetch,
-                                                                                __m512 acc[kRows][4]) {
-  for (int r = 0; r < kRows; ++r)
-    for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_setzero_ps();
-  const int32_t kpairs = cin / 2;
-  for (int32_t kp = 0; kp < kpairs; ++kp) {
-    const uint16_t* up = u + static_cast<int64_t>(kp) * cout * 2;
-    if (prefetch != nullptr) {  // the next weight block, 256 bytes per channel pair, into L1
-      const char* pf = reinterpret_cast<const char*>(prefetch + static_cast<int64_t>(kp) * cout * 2);
-      _mm_prefetch(pf, _MM_HINT_T0);
-      _mm_prefetch(pf + 64, _MM_HINT_T0);
-      _mm_prefetch(pf + 128, _MM_HINT_T0);
-      _mm_prefetch(pf + 192, _MM_HINT_T0);
-    }
-    const __m512i b0 = _mm512_loadu_si512(up), b1 = _mm512_loadu_si512(up + 32);
-    const __m512i b2 = _mm512_loadu_si512(up + 64), b3 = _mm512_loadu_si512(up + 96);
-    for (int r = 0; r < kRows; ++r) {
-      int32_t pair;
-      std::memcpy(&pair, v + static_cast<int64_t>(r) * cin + 2 * kp, 4);
-      const __m512i a = _mm512_set1_epi32(pair);
-      acc[r][0] = _mm512_dpbf16_ps(acc[r][0], reinterpret_cast<const __m512bh&>(a), reinterpret_cast<const __m512bh&>(b0));
-      acc[r][1] = _mm512_dpbf16_ps(acc[r][1], reinterpret_cast<const __m512bh&>(a), reinterpret_cast<const __m512bh&>(b1));
-      acc[r][2] = _mm512_dpbf16_ps(acc[r][2], reinterpret_cast<const __m512bh&>(a), reinterpret_cast<const __m512bh&>(b2));
-      acc[r][3] = _mm512_dpbf16_ps(acc[r][3], reinterpret_cast<const __m512bh&>(a), reinterpret_cast<const __m512bh&>(b3));
-    }
   }
 }
 

@@ -1,6 +1,6 @@
 """The Winograd form of the 5x5 stride-2 layers: the plain reference against torch's direct layers
-(everywhere), the C++ kernel against the reference (on CPUs with AVX-512 BF16), and the coding
-path that uses it."""
+(everywhere) and the C++ kernel against the reference (on CPUs with AVX-512 BF16). The coding path
+that uses it: tests/test_fast_layers.py."""
 import numpy as np
 import pytest
 
@@ -79,33 +79,3 @@ def test_kernel_rejects_bad_arguments():
         _core.winograd_s2(x, packed, np.zeros(3, np.float32), False, np.zeros((2, 2, 64), np.int16))
     with pytest.raises(TypeError, match="x must be"):
         _core.winograd_s2(x.astype(np.float32), packed, None, False, np.zeros((2, 2, 64), np.int16))
-
-
-@needs_kernel
-def test_coding_with_and_without_the_kernel_agree(monkeypatch):
-    """The shipped hyperprior on the shipped sample: the Winograd path moves PSNR by hundredths of
-    a dB at most, and a blob from either encoder decodes with either decoder."""
-    import fastcodec
-    from fastcodec.cli.demo import SAMPLE
-    from fastcodec.train.data import load_rgb
-    from fastcodec.train.metrics import psnr
-
-    img = load_rgb(SAMPLE)
-    codec = fastcodec.load("bmshj2018-hyperprior", quality=6)
-    if not codec.model._bf16():
-        pytest.skip("bf16 transforms are off on this CPU")
-    calls, kernel = [], winograd.winograd_s2
-    monkeypatch.setattr(winograd, "winograd_s2", lambda *a, **k: calls.append(a[3]) or kernel(*a, **k))
-    results = {}
-    for flag in ("0", "1"):
-        monkeypatch.setenv("FASTCODEC_WINOGRAD", flag)
-        calls.clear()
-        blob = codec.encode(img)
-        results[flag] = (blob, fastcodec.decode(blob))
-        # 512x384: g_a's 2nd and 3rd layers, g_s's first three (transposed) layers
-        assert sorted(calls) == ([] if flag == "0" else [False, False, True, True, True])
-    assert abs(len(results["0"][0]) - len(results["1"][0])) <= 0.002 * len(results["0"][0])
-    p0, p1 = psnr(img, results["0"][1]), psnr(img, results["1"][1])
-    assert abs(p0 - p1) < 0.05
-    monkeypatch.setenv("FASTCODEC_WINOGRAD", "0")
-    assert psnr(img, fastcodec.decode(results["1"][0])) > p1 - 0.05

@@ -15,6 +15,7 @@
 #include "../intconv.h"
 #include "../parallel.h"
 #include "../pmf_quantize.h"
+#include "../gdn.h"
 #include "../winograd.h"
 
 namespace py = pybind11;
@@ -399,6 +400,30 @@ void winograd_s2(py::handle x_obj, py::handle u_obj, py::object bias_obj, bool t
                          static_cast<int32_t>(cout), transposed, yp, threads);
 }
 
+// y = GDN(x) in one pass (csrc/gdn.h). int16 arrays carry bf16 bits: x, y [n, c], gamma_t [c / 2, c, 2];
+// beta float32 [c].
+void gdn_bf16(py::handle x_obj, py::handle g_obj, py::handle beta_obj, bool inverse, bool simplified, py::handle y_obj,
+              int threads) {
+  if (!fastcodec::winograd_supported()) throw py::value_error("gdn_bf16 needs AVX-512 BF16 on this CPU");
+  auto x = strict_array<int16_t>(x_obj, "x");
+  auto g = strict_array<int16_t>(g_obj, "gamma_t");
+  auto beta = strict_array<float>(beta_obj, "beta");
+  auto y = strict_array<int16_t>(y_obj, "y");
+  if (x.ndim() != 2 || y.ndim() != 2 || g.ndim() != 3 || beta.ndim() != 1) throw py::value_error("x, y must be 2-D, gamma_t 3-D, beta 1-D");
+  const auto n = x.shape(0), c = x.shape(1);
+  if (c % 64 != 0 || c < 64) throw py::value_error("gdn_bf16 needs a channel count that is a multiple of 64");
+  if (g.shape(0) * 2 != c || g.shape(1) != c || g.shape(2) != 2) throw py::value_error("gamma_t must be [c / 2, c, 2]");
+  if (beta.shape(0) != c) throw py::value_error("beta must be [c]");
+  if (y.shape(0) != n || y.shape(1) != c) throw py::value_error("y must have the shape of x");
+  if (!y.writeable()) throw py::value_error("y must be writable");
+  const auto* xp = reinterpret_cast<const uint16_t*>(x.data());
+  const auto* gp = reinterpret_cast<const uint16_t*>(g.data());
+  auto* yp = reinterpret_cast<uint16_t*>(y.mutable_data());
+  const float* bp = beta.data();
+  py::gil_scoped_release release;  // the arrays stay referenced here until we return
+  fastcodec::gdn_bf16(xp, n, static_cast<int32_t>(c), gp, bp, inverse, simplified, yp, threads);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -439,6 +464,8 @@ PYBIND11_MODULE(_core, m) {
   m.def("winograd_supported", &fastcodec::winograd_supported, "Whether this CPU runs winograd_s2 (AVX-512 BF16).");
   m.def("winograd_s2", &winograd_s2, py::arg("x"), py::arg("u"), py::arg("bias"), py::arg("transposed"), py::arg("y"),
         py::arg("threads") = 0);
+  m.def("gdn_bf16", &gdn_bf16, py::arg("x"), py::arg("gamma_t"), py::arg("beta"), py::arg("inverse"),
+        py::arg("simplified"), py::arg("y"), py::arg("threads") = 0);
   m.def("max_encoded_size", [](int64_t n, int64_t escapes, int coder) {
     return to_coder(coder) == Coder::kAns ? fastcodec::rans_max_size(n, escapes) : fastcodec::range_max_size(n, escapes);
   }, py::arg("n"), py::arg("escapes"), py::arg("coder"));

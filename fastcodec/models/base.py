@@ -9,8 +9,8 @@ from torch import nn
 
 from fastcodec.entropy.coders import FactorizedCoder
 from fastcodec.functional.subpixel import conv_transpose_subpixel, subpixel_weights
-from fastcodec.models.fast_conv import WinogradLayers
-from fastcodec.models.fast_conv import enabled as winograd_enabled
+from fastcodec.models.fast_layers import FastLayers
+from fastcodec.models.fast_layers import supported as fast_layers_supported
 from fastcodec.models.gains import QualityGains
 from fastcodec.models.transforms import dense_channels_last, run_mixed
 
@@ -64,19 +64,19 @@ class LearnedCodec(nn.Module):
             return torch.cuda.is_bf16_supported()
         return cpu_has_native_bf16()
 
-    def _winograd(self):
-        """The Winograd path of the bf16 transforms (fastcodec.models.fast_conv) when it applies
+    def _fast_layers(self):
+        """The C++ path of the bf16 transforms (fastcodec.models.fast_layers) when it applies
         here: bf16 transforms on a CPU whose features it needs, no gradients; else None."""
-        if torch.is_grad_enabled() or not self._bf16() or self.device.type != "cpu" or not winograd_enabled():
+        if torch.is_grad_enabled() or not self._bf16() or self.device.type != "cpu" or not fast_layers_supported():
             return None
-        if "_winograd_layers" not in self.__dict__:
-            self.__dict__["_winograd_layers"] = WinogradLayers()  # not a submodule, not in state_dict()
-        return self.__dict__["_winograd_layers"]
+        if "_fast_layers_cache" not in self.__dict__:
+            self.__dict__["_fast_layers_cache"] = FastLayers()  # not a submodule, not in state_dict()
+        return self.__dict__["_fast_layers_cache"]
 
     def analyze(self, x, q):
         """y = g_a(x) * gain(q), as used when coding."""
         x = dense_channels_last(x)
-        fast = self._winograd()
+        fast = self._fast_layers()
         if fast is None:
             return run_mixed(self.g_a, x, self._bf16()) * self.gains.gain(q)
         with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -96,7 +96,7 @@ class LearnedCodec(nn.Module):
         # (measured on 12 Kodak images, mbt2018-mean: +0.007 / +0.014 / +0.028 dB at q1 / q4 / q8
         # over a float32 last layer, and 15 % faster)
         tail = self._synthesis_tail()
-        fast = self._winograd()
+        fast = self._fast_layers()
         layers = self.g_s if tail is None else self.g_s[:-1]
         with torch.autocast(y.device.type, dtype=torch.bfloat16, enabled=self._bf16()):
             h = layers(y) if fast is None else fast.run(layers, y)

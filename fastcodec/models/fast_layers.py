@@ -1,31 +1,41 @@
 """The bf16 transforms when coding on a CPU with AVX-512 BF16: the 5x5 stride-2 (transposed)
-convolutions with 128-channel-class inputs and outputs run through the C++ Winograd kernel
-(csrc/winograd.cc; plain reference: fastcodec/functional/winograd.py), every other layer through
-torch. The kernel spends ~half the multiply-adds of the direct layer; its bf16 rounding is of the
-same kind as the direct bf16 layer's (BENCHMARKS.md, "Coding speed, session 9").
+convolutions with >= 64-channel outputs run through the C++ Winograd kernel (csrc/winograd.cc;
+plain reference: fastcodec/functional/winograd.py), GDN / inverse GDN with a multiple of 64
+channels through the fused C++ kernel (csrc/gdn.cc; reference: fastcodec/functional/gdn.py), every
+other layer through torch. The Winograd kernel spends ~half the multiply-adds of the direct layer;
+the fused GDN makes one pass over the activations instead of torch's four (BENCHMARKS.md, "Coding
+speed, session 9").
 
 Used only where the transforms run in bf16 anyway (LearnedCodec._bf16) and never in training.
-FASTCODEC_WINOGRAD=0 turns it off (for comparisons)."""
+FASTCODEC_WINOGRAD=0 / FASTCODEC_FUSED_GDN=0 turn them off (for comparisons)."""
 import os
 
 import torch
 from torch import nn
 
+from fastcodec.functional import gdn_fused
 from fastcodec.functional import winograd
+from fastcodec.layers.gdn import GDN
 
 #: below this many output positions a layer stays with torch (thread start-up would dominate;
 #: measured here, the kernel is faster than torch's bf16 layer from an 8x8 input up)
 MIN_POSITIONS = 64
 
 
-def enabled():
-    """Whether the Winograd path may run here: the kernel's CPU features and the switch."""
-    if os.environ.get("FASTCODEC_WINOGRAD", "1") == "0":
-        return False
+def supported():
+    """Whether the C++ kernels run on this CPU (AVX-512 BF16)."""
     try:
         return winograd.supported()
     except (ImportError, AttributeError):
         return False
+
+
+def _switch(name):
+    return os.environ.get(name, "1") != "0"
+
+
+def _eligible_gdn(layer, x):
+    return isinstance(layer, GDN) and x.shape[1] % 64 == 0 and _switch("FASTCODEC_FUSED_GDN")
 
 
 def _eligible(layer):
@@ -38,14 +48,23 @@ def _eligible(layer):
     else:
         return False
     return (ok and layer.kernel_size == (5, 5) and layer.stride == (2, 2) and layer.padding == (2, 2)
-            and layer.in_channels % 2 == 0 and cout % 64 == 0)
+            and layer.in_channels % 2 == 0 and cout % 64 == 0 and _switch("FASTCODEC_WINOGRAD"))
 
 
-class WinogradLayers:
+class FastLayers:
     """Packed weights per eligible layer, rebuilt when a layer's weights change."""
 
     def __init__(self):
         self._packed = {}
+
+    def packed_gdn(self, layer):
+        key = (layer.gamma.data_ptr(), layer.gamma._version, layer.beta.data_ptr(), layer.beta._version)
+        hit = self._packed.get(id(layer))
+        if hit is None or hit[0] != key:
+            beta, gamma = layer.effective_params()
+            hit = (key, gdn_fused.pack_gamma(gamma), beta.detach().float().contiguous().numpy())
+            self._packed[id(layer)] = hit
+        return hit[1:]
 
     def packed(self, layer):
         transposed = isinstance(layer, nn.ConvTranspose2d)
@@ -59,8 +78,12 @@ class WinogradLayers:
 
     def run(self, layers, x):
         """x through the layers (an nn.Sequential or a list of modules) under the caller's bf16
-        autocast, eligible layers through the C++ kernel."""
+        autocast, eligible layers through the C++ kernels."""
         for layer in layers:
+            if x.device.type == "cpu" and x.shape[0] == 1 and _eligible_gdn(layer, x):
+                gamma, beta = self.packed_gdn(layer)
+                x = gdn_fused.gdn_bf16_cpu(x, gamma, beta, layer.inverse, layer.simplified)
+                continue
             if _eligible(layer) and x.device.type == "cpu" and x.shape[0] == 1:
                 h, w = x.shape[2:]
                 positions = 4 * h * w if isinstance(layer, nn.ConvTranspose2d) else ((h + 1) // 2) * ((w + 1) // 2)
