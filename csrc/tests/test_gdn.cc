@@ -10,25 +10,14 @@
 
 #include "../gdn.h"
 #include "../winograd.h"
+#include "bf16_values.h"
 #include "harness.h"
 
 using namespace fastcodec;
+using fastcodec_test::from_bf16;
+using fastcodec_test::to_bf16;
 
 namespace {
-
-uint16_t to_bf16(float f) {  // round to nearest even
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  u += 0x7fff + ((u >> 16) & 1);
-  return static_cast<uint16_t>(u >> 16);
-}
-
-double from_bf16(uint16_t b) {
-  const uint32_t u = static_cast<uint32_t>(b) << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
 
 void check_gdn(std::mt19937& rng, int64_t n, int c, bool inverse, bool simplified, int threads) {
   std::normal_distribution<float> nd(0.0f, 2.0f);

@@ -12,25 +12,14 @@
 #include <vector>
 
 #include "../winograd.h"
+#include "bf16_values.h"
 #include "harness.h"
 
 using namespace fastcodec;
+using fastcodec_test::from_bf16;
+using fastcodec_test::to_bf16;
 
 namespace {
-
-uint16_t to_bf16(float f) {  // round to nearest even
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  u += 0x7fff + ((u >> 16) & 1);
-  return static_cast<uint16_t>(u >> 16);
-}
-
-double from_bf16(uint16_t b) {
-  const uint32_t u = static_cast<uint32_t>(b) << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
 
 // Taps of parity a in the order of a phase's inputs (fastcodec/functional/winograd.py, _taps).
 std::vector<int> taps(int a, bool transposed) {
