@@ -5,7 +5,13 @@ on first use.
 """
 from importlib import import_module as _import_module
 
+from fastcodec import _openmp
 from fastcodec.errors import BitstreamError, FastcodecError
+
+# libgomp reads GOMP_SPINCOUNT once, when torch loads: set it here, where a program that imports
+# fastcodec before torch gets it, not only in fastcodec.api (fastcodec/_openmp.py; only an
+# environment variable, so ``import fastcodec`` stays cheap)
+_openmp.configure()
 
 __version__ = "0.1.0"
 __all__ = ["BitstreamError", "FastcodecError", "bitstream", "coding", "decode", "decode_batch", "list_models",

@@ -9,8 +9,8 @@ A spin count of 10,000 (tens of microseconds) still bridges the gaps between con
 operators (the transforms are as fast as before) and frees the cores before the C++ work starts.
 
 libgomp reads the variable once, when torch is first imported, so this only works if it runs
-before that: fastcodec.api calls it on import (``import fastcodec`` then ``fastcodec.load``), the
-``fastcodec`` command always gets it. A value already in the environment is kept;
+before that: ``import fastcodec`` and fastcodec.api call it, the ``fastcodec`` command always gets
+it. A value already in the environment is kept;
 FASTCODEC_OMP_TUNING=0 leaves the environment alone. Documented in README.md ("Performance").
 """
 import os

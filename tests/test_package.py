@@ -31,19 +31,21 @@ def test_cli_user_error_is_one_line(capsys):
 
 
 def test_openmp_spin_is_shortened_only_before_torch_loads():
-    """fastcodec.api sets GOMP_SPINCOUNT (unless set) when torch is not imported yet, and leaves the
-    environment alone otherwise (fastcodec/_openmp.py)."""
+    """import fastcodec (and fastcodec.api) sets GOMP_SPINCOUNT (unless set) when torch is not
+    imported yet, and leaves the environment alone otherwise (fastcodec/_openmp.py)."""
     import subprocess
     import sys
 
-    code = ("import os, sys\n{pre}\nimport fastcodec.api\n"
+    code = ("import os, sys\n{pre}\nimport {module}\n"
             "print('torch' in sys.modules, os.environ.get('GOMP_SPINCOUNT'))")
-    run = lambda pre, env: subprocess.run([sys.executable, "-c", code.format(pre=pre)], capture_output=True, text=True,
-                                          env=env, check=True).stdout.split()
+    run = lambda pre, env, module="fastcodec.api": subprocess.run(
+        [sys.executable, "-c", code.format(pre=pre, module=module)], capture_output=True, text=True, env=env,
+        check=True).stdout.split()
     import os
 
     base = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "FASTCODEC_OMP_TUNING")}
     assert run("", base) == ["False", "10000"]
+    assert run("", base, module="fastcodec") == ["False", "10000"]
     assert run("", dict(base, GOMP_SPINCOUNT="77")) == ["False", "77"]
     assert run("", dict(base, FASTCODEC_OMP_TUNING="0")) == ["False", "None"]
     assert run("import torch", base) == ["True", "None"]
