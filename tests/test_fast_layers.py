@@ -95,3 +95,22 @@ def test_coding_with_and_without_the_fast_layers_agrees(monkeypatch):
     monkeypatch.setenv("FASTCODEC_WINOGRAD", "0")
     monkeypatch.setenv("FASTCODEC_FUSED_GDN", "0")
     assert psnr(img, fastcodec.decode(results["1"][0])) > p1 - 0.05
+
+
+def test_fast_layers_follow_in_place_weight_changes():
+    from fastcodec.models.fast_layers import FastLayers
+
+    torch.manual_seed(0)
+    seq = torch.nn.Sequential(torch.nn.Conv2d(8, 64, 5, 2, 2), GDN(64))
+    fast, x = FastLayers(), torch.randn(1, 8, 20, 24)
+    for step in range(2):
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+            got = fast.run(seq, x).float()
+        with torch.no_grad():
+            want = seq.double()(x.double()).float()
+            seq.float()
+        assert (got - want).abs().max() <= 0.02 * want.abs().max()
+        with torch.no_grad():  # in place: same storage, new version
+            seq[0].weight.mul_(1.5)
+            seq[0].bias.add_(0.5)
+            seq[1].beta.add_(0.3)

@@ -19,4 +19,3 @@ def gdn(x, beta, gamma, inverse=False, simplified=False):
         # inference: in place, no extra full-size temporaries (same values)
         return (norm.sqrt_() if inverse else norm.rsqrt_()).mul_(x)
     return x * torch.sqrt(norm) if inverse else x * torch.rsqrt(norm)
-

@@ -68,7 +68,8 @@ class FastLayers:
 
     def packed(self, layer):
         transposed = isinstance(layer, nn.ConvTranspose2d)
-        key = (layer.weight.data_ptr(), layer.weight._version)
+        key = (layer.weight.data_ptr(), layer.weight._version,
+               None if layer.bias is None else (layer.bias.data_ptr(), layer.bias._version))
         hit = self._packed.get(id(layer))
         if hit is None or hit[0] != key:
             bias = None if layer.bias is None else layer.bias.detach().float().contiguous().numpy()
