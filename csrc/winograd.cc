@@ -50,6 +50,11 @@ struct Geometry {
   }
 };
 
+// s + co * v for a transform coefficient co in {-1, 0, 1}.
+__attribute__((target("avx512f"))) inline __m512 add_signed(__m512 s, __m512 v, int co) {
+  return co == 1 ? _mm512_add_ps(s, v) : co == -1 ? _mm512_sub_ps(s, v) : s;
+}
+
 // V[e][t][c] for the NA x NB input tile of one phase: the separable input transform, 16 channels
 // at a time in float32 (a masked tail for cin % 16), rounded once to bf16.
 template <int NA, int NB>
@@ -69,11 +74,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void input_trans
       for (int k = 0; k < NB; ++k) {
         __m512 s = _mm512_setzero_ps();
 #pragma GCC unroll 4
-        for (int i = 0; i < NA; ++i) {
-          const int co = bt(NA, r, i);
-          if (co == 1) s = _mm512_add_ps(s, d[i][k]);
-          if (co == -1) s = _mm512_sub_ps(s, d[i][k]);
-        }
+        for (int i = 0; i < NA; ++i) s = add_signed(s, d[i][k], bt(NA, r, i));
         t[r][k] = s;
       }
 #pragma GCC unroll 4
@@ -82,11 +83,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void input_trans
       for (int q = 0; q < NB; ++q) {
         __m512 s = _mm512_setzero_ps();
 #pragma GCC unroll 4
-        for (int k = 0; k < NB; ++k) {
-          const int co = bt(NB, q, k);
-          if (co == 1) s = _mm512_add_ps(s, t[r][k]);
-          if (co == -1) s = _mm512_sub_ps(s, t[r][k]);
-        }
+        for (int k = 0; k < NB; ++k) s = add_signed(s, t[r][k], bt(NB, q, k));
         if (n == 16) {
           store_bf16(v + (r * NB + q) * e_stride + c, s);
         } else {
@@ -120,8 +117,8 @@ __attribute__((target("avx512f"))) void output_transform(const float* m, int n_t
           const int c0 = at(NA, 0, i), c1 = at(NA, 1, i);
           if (c0 == 0 && c1 == 0) continue;
           const __m512 v = _mm512_loadu_ps(src + (i * NB + k) * e_stride);
-          s0 = c0 == 1 ? _mm512_add_ps(s0, v) : c0 == -1 ? _mm512_sub_ps(s0, v) : s0;
-          s1 = c1 == 1 ? _mm512_add_ps(s1, v) : c1 == -1 ? _mm512_sub_ps(s1, v) : s1;
+          s0 = add_signed(s0, v, c0);
+          s1 = add_signed(s1, v, c1);
         }
         r[0][k] = s0;
         r[1][k] = s1;
@@ -132,10 +129,7 @@ __attribute__((target("avx512f"))) void output_transform(const float* m, int n_t
         for (int ok = 0; ok < 2; ++ok) {
           __m512 acc = _mm512_setzero_ps();
 #pragma GCC unroll 4
-          for (int k = 0; k < NB; ++k) {
-            const int co = at(NB, ok, k);
-            acc = co == 1 ? _mm512_add_ps(acc, r[oi][k]) : co == -1 ? _mm512_sub_ps(acc, r[oi][k]) : acc;
-          }
+          for (int k = 0; k < NB; ++k) acc = add_signed(acc, r[oi][k], at(NB, ok, k));
           float* dst = o + (static_cast<int64_t>(t) * 4 + oi * 2 + ok) * cout + c;
           _mm512_storeu_ps(dst, store ? acc : _mm512_add_ps(_mm512_loadu_ps(dst), acc));
         }
