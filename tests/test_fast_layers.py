@@ -1,5 +1,6 @@
-"""The fused C++ GDN against the plain reference, and the C++ path of the bf16 transforms
-(fastcodec.models.fast_layers: Winograd stride-2 layers and fused GDN) in coding. Run on CPUs with
+"""The fused C++ GDN and the sub-pixel last layer against the plain references, and the C++ path of
+the bf16 transforms (fastcodec.models.fast_layers: Winograd stride-2 layers, fused GDN, sub-pixel
+last layer) in coding. Run on CPUs with
 AVX-512 BF16; the references themselves are tested everywhere (test_layers.py, test_winograd.py)."""
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ torch = pytest.importorskip("torch")
 
 from fastcodec.functional import gdn as gdn_reference  # noqa: E402
 from fastcodec.functional import gdn_fused  # noqa: E402
+from fastcodec.functional import subpixel  # noqa: E402
 from fastcodec.functional import winograd  # noqa: E402
 from fastcodec.layers import GDN  # noqa: E402
 
@@ -64,6 +66,59 @@ def test_fused_gdn_rejects_bad_arguments():
         _core.gdn_bf16(x, g, beta.astype(np.float64), False, False, y)
 
 
+def tail_reference(x, layer):
+    """The layer in float64 on the bf16 values the kernel multiplies (x and weight rounded to bf16)."""
+    w = layer.weight.detach().to(torch.bfloat16).double()
+    b = None if layer.bias is None else layer.bias.detach().double()
+    return torch.nn.functional.conv_transpose2d(x.double(), w, b, 2, 2, 1)
+
+
+@pytest.mark.parametrize("cin,cout,hw,bias", [(128, 3, (19, 37), True), (2, 1, (1, 1), True),
+                                              (64, 4, (3, 16), False), (34, 2, (8, 33), True)])
+def test_subpixel_tail_matches_the_reference(cin, cout, hw, bias):
+    torch.manual_seed(cin + cout)
+    layer = torch.nn.ConvTranspose2d(cin, cout, 5, 2, 2, 1, bias=bias)
+    x = torch.randn(1, cin, *hw).to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+    b = None if layer.bias is None else layer.bias.detach().float().numpy()
+    y = subpixel.conv_transpose_tail_bf16_cpu(x, subpixel.pack_tail_weights(layer.weight), b)
+    ref = tail_reference(x, layer)
+    assert y.dtype == torch.float32 and y.shape == ref.shape and y.is_contiguous()
+    # exact products of bf16 values, float32 sums: float32 rounding only
+    assert (y.double() - ref).abs().max() <= 1e-5 * (ref.abs().max() + 1)
+
+
+def test_subpixel_tail_is_the_same_for_any_thread_count():
+    torch.manual_seed(1)
+    layer = torch.nn.ConvTranspose2d(128, 3, 5, 2, 2, 1)
+    packed, b = subpixel.pack_tail_weights(layer.weight), layer.bias.detach().float().numpy()
+    x = torch.randn(1, 128, 23, 50).to(torch.bfloat16)
+    outs = [subpixel.conv_transpose_tail_bf16_cpu(x, packed, b, threads=t) for t in (1, 2, 3)]
+    assert torch.equal(outs[0], outs[1]) and torch.equal(outs[0], outs[2])
+
+
+def test_subpixel_tail_rejects_bad_arguments():
+    from fastcodec import _core
+
+    x = np.zeros((4, 5, 8), np.int16)
+    wp = np.zeros((4, 3, 3, 2, 2, 3), np.uint32)
+    y = np.zeros((3, 8, 10), np.float32)
+    with pytest.raises(ValueError, match="wp must be"):
+        _core.subpixel_s2(x, np.zeros((3, 3, 3, 2, 2, 3), np.uint32), None, y)
+    with pytest.raises(ValueError, match="1 to 4 output channels"):
+        _core.subpixel_s2(x, np.zeros((4, 3, 3, 2, 2, 5), np.uint32), None, np.zeros((5, 8, 10), np.float32))
+    with pytest.raises(ValueError, match="wrong shape"):
+        _core.subpixel_s2(x, wp, None, np.zeros((3, 8, 9), np.float32))
+    with pytest.raises(ValueError, match="even cin"):
+        _core.subpixel_s2(np.zeros((4, 5, 7), np.int16), wp, None, y)
+    with pytest.raises(ValueError, match="bias must be"):
+        _core.subpixel_s2(x, wp, np.zeros(2, np.float32), y)
+    with pytest.raises(TypeError, match="y must be"):
+        _core.subpixel_s2(x, wp, None, y.astype(np.float64))
+    assert not subpixel.tail_supported(torch.zeros(128, 3, 5, 5), 2, 2, 0)
+    assert not subpixel.tail_supported(torch.zeros(128, 8, 5, 5), 2, 2, 1)
+    assert subpixel.tail_supported(torch.zeros(128, 3, 5, 5), 2, 2, 1)
+
+
 def test_coding_with_and_without_the_fast_layers_agrees(monkeypatch):
     """The shipped hyperprior on the shipped sample: the C++ layers move PSNR by hundredths of a dB
     at most, the switches turn them off, and a blob from either encoder decodes with either decoder."""
@@ -77,23 +132,25 @@ def test_coding_with_and_without_the_fast_layers_agrees(monkeypatch):
     if not codec.model._bf16():
         pytest.skip("bf16 transforms are off on this CPU")
     calls = []
-    conv, fused = winograd.winograd_s2, gdn_fused.gdn_bf16_cpu
+    conv, fused, tail = winograd.winograd_s2, gdn_fused.gdn_bf16_cpu, subpixel.conv_transpose_tail_bf16_cpu
     monkeypatch.setattr(winograd, "winograd_s2", lambda *a, **k: calls.append("conv") or conv(*a, **k))
     monkeypatch.setattr(gdn_fused, "gdn_bf16_cpu", lambda *a, **k: calls.append("gdn") or fused(*a, **k))
+    monkeypatch.setattr(subpixel, "conv_transpose_tail_bf16_cpu", lambda *a, **k: calls.append("tail") or tail(*a, **k))
     results = {}
     for flag in ("0", "1"):
-        monkeypatch.setenv("FASTCODEC_WINOGRAD", flag)
-        monkeypatch.setenv("FASTCODEC_FUSED_GDN", flag)
+        for switch in ("FASTCODEC_WINOGRAD", "FASTCODEC_FUSED_GDN", "FASTCODEC_SUBPIXEL"):
+            monkeypatch.setenv(switch, flag)
         calls.clear()
         blob = codec.encode(img)
         results[flag] = (blob, fastcodec.decode(blob))
-        # 512x384: g_a's 2nd and 3rd layers and 3 GDNs; g_s's first three layers and 3 inverse GDNs
-        assert sorted(calls) == ([] if flag == "0" else ["conv"] * 5 + ["gdn"] * 6)
+        # 512x384: g_a's 2nd and 3rd layers and 3 GDNs; g_s's first three layers, 3 inverse GDNs
+        # and its last layer
+        assert sorted(calls) == ([] if flag == "0" else ["conv"] * 5 + ["gdn"] * 6 + ["tail"])
     assert abs(len(results["0"][0]) - len(results["1"][0])) <= 0.002 * len(results["0"][0])
     p0, p1 = psnr(img, results["0"][1]), psnr(img, results["1"][1])
     assert abs(p0 - p1) < 0.05
-    monkeypatch.setenv("FASTCODEC_WINOGRAD", "0")
-    monkeypatch.setenv("FASTCODEC_FUSED_GDN", "0")
+    for switch in ("FASTCODEC_WINOGRAD", "FASTCODEC_FUSED_GDN", "FASTCODEC_SUBPIXEL"):
+        monkeypatch.setenv(switch, "0")
     assert psnr(img, fastcodec.decode(results["1"][0])) > p1 - 0.05
 
 
@@ -114,3 +171,18 @@ def test_fast_layers_follow_in_place_weight_changes():
             seq[0].weight.mul_(1.5)
             seq[0].bias.add_(0.5)
             seq[1].beta.add_(0.3)
+
+
+def test_last_layer_follows_in_place_weight_changes():
+    from fastcodec.models.fast_layers import FastLayers
+
+    torch.manual_seed(2)
+    layer, fast = torch.nn.ConvTranspose2d(16, 3, 5, 2, 2, 1), FastLayers()
+    x = torch.randn(1, 16, 6, 9).to(torch.bfloat16)
+    for step in range(2):
+        with torch.no_grad():
+            got = fast.last_layer(layer, x)
+            assert (got.double() - tail_reference(x, layer)).abs().max() <= 1e-5 * 10
+            layer.weight.mul_(1.5)  # in place: same storage, new version
+            layer.bias.add_(0.5)
+    assert fast.last_layer(torch.nn.ConvTranspose2d(16, 3, 5, 2, 2, 0), x) is None

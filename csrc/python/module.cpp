@@ -16,6 +16,7 @@
 #include "../parallel.h"
 #include "../pmf_quantize.h"
 #include "../gdn.h"
+#include "../subpixel.h"
 #include "../winograd.h"
 
 namespace py = pybind11;
@@ -424,6 +425,38 @@ void gdn_bf16(py::handle x_obj, py::handle g_obj, py::handle beta_obj, bool inve
   fastcodec::gdn_bf16(xp, n, static_cast<int32_t>(c), gp, bp, inverse, simplified, yp, threads);
 }
 
+// y = the 5x5 stride-2 transposed convolution to a few channels as a sub-pixel convolution
+// (csrc/subpixel.h). x: int16 carrying bf16 bits [h, w, cin]; wp: uint32 bf16 pairs
+// [cin / 2, 3, 3, 2, 2, cout]; bias float32 [cout] or None; y float32 [cout, 2h, 2w], written whole.
+void subpixel_s2(py::handle x_obj, py::handle wp_obj, py::object bias_obj, py::handle y_obj, int threads) {
+  if (!fastcodec::winograd_supported()) throw py::value_error("subpixel_s2 needs AVX-512 BF16 on this CPU");
+  auto x = strict_array<int16_t>(x_obj, "x");
+  auto wp = strict_array<uint32_t>(wp_obj, "wp");
+  auto y = strict_array<float>(y_obj, "y");
+  if (x.ndim() != 3 || wp.ndim() != 6 || y.ndim() != 3) throw py::value_error("x, y must be 3-D and wp 6-D");
+  const auto h = x.shape(0), w = x.shape(1), cin = x.shape(2), cout = wp.shape(5);
+  if (cin % 2 != 0 || cin < 2) throw py::value_error("subpixel_s2 needs an even cin");
+  if (wp.shape(0) * 2 != cin || wp.shape(1) != 3 || wp.shape(2) != 3 || wp.shape(3) != 2 || wp.shape(4) != 2)
+    throw py::value_error("wp must be [cin / 2, 3, 3, 2, 2, cout]");
+  if (cout < 1 || cout > fastcodec::kSubpixelMaxCout) throw py::value_error("subpixel_s2 supports 1 to 4 output channels");
+  if (h < 1 || w < 1 || h > (1 << 20) || w > (1 << 20)) throw py::value_error("x has an invalid size");
+  if (y.shape(0) != cout || y.shape(1) != 2 * h || y.shape(2) != 2 * w) throw py::value_error("y has the wrong shape");
+  if (!y.writeable()) throw py::value_error("y must be writable");
+  const float* bias = nullptr;
+  CArray<float> b;
+  if (!bias_obj.is_none()) {
+    b = strict_array<float>(bias_obj, "bias");
+    if (b.ndim() != 1 || b.shape(0) != cout) throw py::value_error("bias must be [cout]");
+    bias = b.data();
+  }
+  const auto* xp = reinterpret_cast<const uint16_t*>(x.data());
+  const uint32_t* wpp = wp.data();
+  float* yp = y.mutable_data();
+  py::gil_scoped_release release;  // the arrays stay referenced here until we return
+  fastcodec::subpixel_s2(xp, static_cast<int32_t>(h), static_cast<int32_t>(w), static_cast<int32_t>(cin), wpp, bias,
+                         static_cast<int32_t>(cout), yp, threads);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -466,6 +499,7 @@ PYBIND11_MODULE(_core, m) {
         py::arg("threads") = 0);
   m.def("gdn_bf16", &gdn_bf16, py::arg("x"), py::arg("gamma_t"), py::arg("beta"), py::arg("inverse"),
         py::arg("simplified"), py::arg("y"), py::arg("threads") = 0);
+  m.def("subpixel_s2", &subpixel_s2, py::arg("x"), py::arg("wp"), py::arg("bias"), py::arg("y"), py::arg("threads") = 0);
   m.def("max_encoded_size", [](int64_t n, int64_t escapes, int coder) {
     return to_coder(coder) == Coder::kAns ? fastcodec::rans_max_size(n, escapes) : fastcodec::range_max_size(n, escapes);
   }, py::arg("n"), py::arg("escapes"), py::arg("coder"));

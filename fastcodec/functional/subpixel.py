@@ -37,3 +37,38 @@ def subpixel_weights(weight, bias, stride, padding, output_padding):
 def conv_transpose_subpixel(x, weight, bias, stride, padding):
     """F.conv_transpose2d(x, ...) computed as conv2d + pixel_shuffle with subpixel_weights()."""
     return F.pixel_shuffle(F.conv2d(x, weight, bias, 1, padding), stride)
+
+
+def tail_supported(weight, stride, padding, output_padding):
+    """Whether csrc/subpixel.cc runs this ConvTranspose2d: 5x5, stride 2, padding 2, output
+    padding 1, an even number of inputs and 1 to 4 outputs (the last layer of g_s)."""
+    cin, cout, k, k2 = weight.shape
+    return (k, k2, stride, padding, output_padding) == (5, 5, 2, 2, 1) and cin % 2 == 0 and 1 <= cout <= 4
+
+
+def pack_tail_weights(weight):
+    """The C++ kernel's weight operand (csrc/subpixel.h) for a ConvTranspose2d weight [cin, cout,
+    5, 5]: the sub-pixel kernel w[c, py, px, i, ty, tx] of subpixel_weights, rounded to bf16,
+    as [cin / 2, 3, 3, 2, 2, cout] channel pairs in uint32 (channel 2k in the low half)."""
+    cin, cout = weight.shape[:2]
+    w, _, r = subpixel_weights(weight.detach().float().cpu(), None, 2, 2, 1)
+    assert r == 1
+    w = w.reshape(cout, 2, 2, cin, 3, 3).permute(3, 4, 5, 1, 2, 0)  # [i, ty, tx, py, px, c]
+    bits = w.contiguous().to(torch.bfloat16).view(torch.int16).to(torch.int32) & 0xFFFF
+    bits = bits.reshape(cin // 2, 2, 3, 3, 2, 2, cout)
+    pairs = bits[:, 0] | (bits[:, 1] << 16)
+    return pairs.numpy().astype("uint32")
+
+
+def conv_transpose_tail_bf16_cpu(x, packed, bias, threads=None):
+    """The last layer of g_s through csrc/subpixel.cc: x [1, cin, h, w] (bf16 or float, rounded to
+    bf16) -> float32 [1, cout, 2h, 2w], contiguous. bias: float32 numpy [cout] or None."""
+    from fastcodec import _core
+    if threads is None:
+        threads = torch.get_num_threads()
+    _, cin, h, w = x.shape
+    cout = packed.shape[-1]
+    xl = x[0].to(torch.bfloat16).permute(1, 2, 0).contiguous()
+    y = torch.empty((1, cout, 2 * h, 2 * w), dtype=torch.float32)
+    _core.subpixel_s2(xl.view(torch.int16).numpy(), packed, bias, y[0].numpy(), threads)
+    return y

@@ -100,6 +100,9 @@ class LearnedCodec(nn.Module):
         layers = self.g_s if tail is None else self.g_s[:-1]
         with torch.autocast(y.device.type, dtype=torch.bfloat16, enabled=self._bf16()):
             h = layers(y) if fast is None else fast.run(layers, y)
+            out = None if fast is None or tail is None else fast.last_layer(self.g_s[-1], h)
+            if out is not None:
+                return out
             return (h if tail is None else conv_transpose_subpixel(h, *tail)).float().contiguous()
 
     def synthesis_train(self, y, autocast):

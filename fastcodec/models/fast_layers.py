@@ -2,18 +2,20 @@
 convolutions with >= 64-channel outputs run through the C++ Winograd kernel (csrc/winograd.cc;
 plain reference: fastcodec/functional/winograd.py), GDN / inverse GDN with a multiple of 64
 channels through the fused C++ kernel (csrc/gdn.cc; reference: fastcodec/functional/gdn.py), every
-other layer through torch. The Winograd kernel spends ~half the multiply-adds of the direct layer;
+other layer through torch; the last layer of g_s (5x5 stride-2 transposed convolution to 1-4 channels)
+through the sub-pixel C++ kernel (csrc/subpixel.cc; reference: fastcodec/functional/subpixel.py). The Winograd kernel spends ~half the multiply-adds of the direct layer;
 the fused GDN makes one pass over the activations instead of torch's four (BENCHMARKS.md, "Coding
 speed, session 9").
 
 Used only where the transforms run in bf16 anyway (LearnedCodec._bf16) and never in training.
-FASTCODEC_WINOGRAD=0 / FASTCODEC_FUSED_GDN=0 turn them off (for comparisons)."""
+FASTCODEC_WINOGRAD=0 / FASTCODEC_FUSED_GDN=0 / FASTCODEC_SUBPIXEL=0 turn them off (for comparisons)."""
 import os
 
 import torch
 from torch import nn
 
 from fastcodec.functional import gdn_fused
+from fastcodec.functional import subpixel
 from fastcodec.functional import winograd
 from fastcodec.layers.gdn import GDN
 
@@ -76,6 +78,24 @@ class FastLayers:
             hit = (key, winograd.pack_weights(layer.weight, transposed), bias, transposed)
             self._packed[id(layer)] = hit
         return hit[1:]
+
+    def last_layer(self, layer, x):
+        """The last layer of g_s on x (bf16, batch 1) through csrc/subpixel.cc as float32 [1, cout,
+        2h, 2w], or None where it does not apply (then the caller runs its torch form)."""
+        if not (isinstance(layer, nn.ConvTranspose2d) and x.device.type == "cpu" and x.shape[0] == 1
+                and layer.groups == 1 and layer.dilation == (1, 1) and layer.stride[0] == layer.stride[1]
+                and layer.padding[0] == layer.padding[1] and layer.output_padding[0] == layer.output_padding[1]
+                and subpixel.tail_supported(layer.weight, layer.stride[0], layer.padding[0], layer.output_padding[0])
+                and _switch("FASTCODEC_SUBPIXEL")):
+            return None
+        key = (layer.weight.data_ptr(), layer.weight._version,
+               None if layer.bias is None else (layer.bias.data_ptr(), layer.bias._version))
+        hit = self._packed.get(id(layer))
+        if hit is None or hit[0] != key:
+            bias = None if layer.bias is None else layer.bias.detach().float().contiguous().numpy()
+            hit = (key, subpixel.pack_tail_weights(layer.weight), bias)
+            self._packed[id(layer)] = hit
+        return subpixel.conv_transpose_tail_bf16_cpu(x, hit[1], hit[2])
 
     def run(self, layers, x):
         """x through the layers (an nn.Sequential or a list of modules) under the caller's bf16
