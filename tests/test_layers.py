@@ -41,6 +41,37 @@ def test_gdn_module_reparameterization_and_gradients():
     assert (layer.effective_params()[1] >= 0).all()
 
 
+def test_gdn_compiled_for_training_matches_the_plain_form():
+    """compile_for_training (fastcodec train --compile-gdn): same outputs and gradients as the plain
+    layer in float32; inference keeps the plain path."""
+    from fastcodec.layers import gdn as gdn_module
+
+    torch.manual_seed(0)
+    layer = GDN(8, inverse=True)
+    with torch.no_grad():
+        layer.gamma.add_(torch.rand(8, 8) * 0.05)
+    x = torch.randn(2, 8, 6, 5)
+
+    def run():
+        xi = x.clone().requires_grad_()
+        layer.zero_grad()
+        y = layer(xi)
+        (y * torch.linspace(-1, 1, y.numel()).reshape(y.shape)).sum().backward()
+        return y.detach(), xi.grad, layer.gamma.grad.clone(), layer.beta.grad.clone()
+
+    plain = run()
+    try:
+        gdn_module.compile_for_training()
+        fused = run()
+        with torch.no_grad():
+            assert gdn_module._compiled_gdn is not None
+            torch.testing.assert_close(layer(x), plain[0])
+    finally:
+        gdn_module.compile_for_training(False)
+    for a, b in zip(plain, fused):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
 def test_masked_conv_is_causal():
     torch.manual_seed(0)
     conv = MaskedConv2d(3, 4, 5, "A")

@@ -46,6 +46,9 @@ def build_parser(parser=None):
     parser.add_argument("--balance-qualities", action="store_true",
                         help="weight each crop's loss by 1 / its quality's running mean loss, so every "
                              "quality gets an equal share of the shared transforms (sum of log losses)")
+    parser.add_argument("--compile-gdn", action="store_true",
+                        help="fuse GDN's elementwise work with torch.compile in training (CPU; ~6 %% faster "
+                             "steps on mbt2018-mean; the first steps wait ~20 s for the compiler)")
     return parser
 
 
@@ -136,6 +139,9 @@ def run(args):
             print("context path starts as the pass-through of the mean-scale prior", flush=True)
     if not 0.0 <= args.ema < 1.0:
         raise SystemExit(f"--ema: expected a decay in [0, 1), got {args.ema}")
+    if args.compile_gdn:
+        from fastcodec.layers.gdn import compile_for_training
+        compile_for_training()
     train(model, sampler, args.out, args.steps, batch_size=args.batch, crop=args.crop, lr=args.lr,
           val_images=[load_rgb(p) for p in val_paths], seed=args.seed, autocast=autocast,
           freeze=tuple(f for f in args.freeze.split(",") if f), lr_mult=parse_lr_mult(args.lr_mult), ema=args.ema,
