@@ -12,6 +12,8 @@
 # BASE_OFFSET: transform steps before this session's base run (whose steps count from 0 after an
 # --init warm start); CTX_OFFSET / HP_OFFSET: the shipped step counts of the derived models.
 # BASE_RECIPE: how the base run trained, for its notes (default "16x128^2 crops").
+# BASE_CKPT: the base run's checkpoint (default /work/runs/mbt2018-mean/ckpt.pt; session 10 could
+# take a fork of the run instead).
 : "${SESSION:?}" "${BASE_OFFSET:?}" "${CTX_OFFSET:?}" "${HP_OFFSET:?}"
 set -ex
 cd /work/main
@@ -21,7 +23,7 @@ D=../shared/data/train
 USE_EMA=${USE_EMA:-1}
 [ "$USE_EMA" = 1 ] && FROM="exported: the moving average (decay 0.999) of the weights" || FROM="exported: the last weights"
 rm -rf $R/base_hy$SESSION && mkdir -p $R/base_hy$SESSION
-python - "$R/mbt2018-mean/ckpt.pt" "$R/base_hy$SESSION/ckpt.pt" "$USE_EMA" <<'PY'
+python - "${BASE_CKPT:-$R/mbt2018-mean/ckpt.pt}" "$R/base_hy$SESSION/ckpt.pt" "$USE_EMA" <<'PY'
 import sys, torch
 src, dst, use_ema = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 ck = torch.load(src, weights_only=True)
