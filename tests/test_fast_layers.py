@@ -120,8 +120,9 @@ def test_subpixel_tail_rejects_bad_arguments():
 
 
 def test_coding_with_and_without_the_fast_layers_agrees(monkeypatch):
-    """The shipped hyperprior on the shipped sample: the C++ layers move PSNR by hundredths of a dB
-    at most, the switches turn them off, and a blob from either encoder decodes with either decoder."""
+    """The shipped hyperprior on the shipped sample: the C++ layers cost no PSNR (they gain a few
+    hundredths of a dB), the switches turn them off, and a blob from either encoder decodes with
+    either decoder."""
     import fastcodec
     from fastcodec.cli.demo import SAMPLE
     from fastcodec.train.data import load_rgb
@@ -148,7 +149,9 @@ def test_coding_with_and_without_the_fast_layers_agrees(monkeypatch):
         assert sorted(calls) == ([] if flag == "0" else ["conv"] * 5 + ["gdn"] * 6 + ["tail"])
     assert abs(len(results["0"][0]) - len(results["1"][0])) <= 0.002 * len(results["0"][0])
     p0, p1 = psnr(img, results["0"][1]), psnr(img, results["1"][1])
-    assert abs(p0 - p1) < 0.05
+    # never worse by more than 0.05 dB; better by up to ~0.1: torch's path rounds the fused GDN's
+    # norm and the last layer's output to bf16 (session-10 weights here: +0.04 and +0.036 dB)
+    assert -0.05 < p1 - p0 < 0.15
     for switch in ("FASTCODEC_WINOGRAD", "FASTCODEC_FUSED_GDN", "FASTCODEC_SUBPIXEL"):
         monkeypatch.setenv(switch, "0")
     assert psnr(img, fastcodec.decode(results["1"][0])) > p1 - 0.05

@@ -46,6 +46,14 @@ CArray<T> strict_array(const py::handle& obj, const char* name) {
   return py::reinterpret_borrow<CArray<T>>(obj);
 }
 
+// An optional float32 bias [cout] (None: none); *holder keeps the array referenced.
+const float* optional_bias(const py::object& obj, int64_t cout, CArray<float>* holder) {
+  if (obj.is_none()) return nullptr;
+  *holder = strict_array<float>(obj, "bias");
+  if (holder->ndim() != 1 || holder->shape(0) != cout) throw py::value_error("bias must be [cout]");
+  return holder->data();
+}
+
 struct Bytes {
   const uint8_t* data;
   size_t size;
@@ -386,13 +394,8 @@ void winograd_s2(py::handle x_obj, py::handle u_obj, py::object bias_obj, bool t
   const int64_t oh = transposed ? 2 * h : (h + 1) / 2, ow = transposed ? 2 * w : (w + 1) / 2;
   if (y.shape(0) != oh || y.shape(1) != ow || y.shape(2) != cout) throw py::value_error("y has the wrong shape");
   if (!y.writeable()) throw py::value_error("y must be writable");
-  const float* bias = nullptr;
   CArray<float> b;
-  if (!bias_obj.is_none()) {
-    b = strict_array<float>(bias_obj, "bias");
-    if (b.ndim() != 1 || b.shape(0) != cout) throw py::value_error("bias must be [cout]");
-    bias = b.data();
-  }
+  const float* bias = optional_bias(bias_obj, cout, &b);
   const auto* xp = reinterpret_cast<const uint16_t*>(x.data());
   const auto* up = reinterpret_cast<const uint16_t*>(u.data());
   auto* yp = reinterpret_cast<uint16_t*>(y.mutable_data());
@@ -442,13 +445,8 @@ void subpixel_s2(py::handle x_obj, py::handle wp_obj, py::object bias_obj, py::h
   if (h < 1 || w < 1 || h > (1 << 20) || w > (1 << 20)) throw py::value_error("x has an invalid size");
   if (y.shape(0) != cout || y.shape(1) != 2 * h || y.shape(2) != 2 * w) throw py::value_error("y has the wrong shape");
   if (!y.writeable()) throw py::value_error("y must be writable");
-  const float* bias = nullptr;
   CArray<float> b;
-  if (!bias_obj.is_none()) {
-    b = strict_array<float>(bias_obj, "bias");
-    if (b.ndim() != 1 || b.shape(0) != cout) throw py::value_error("bias must be [cout]");
-    bias = b.data();
-  }
+  const float* bias = optional_bias(bias_obj, cout, &b);
   const auto* xp = reinterpret_cast<const uint16_t*>(x.data());
   const uint32_t* wpp = wp.data();
   float* yp = y.mutable_data();
