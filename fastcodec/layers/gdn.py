@@ -56,9 +56,9 @@ _compiled_gdn = None
 def compile_for_training(enabled=True):
     """Training on the CPU: GDN's elementwise work (x^2, the root, the product, and their
     gradients) fused by torch.compile, the 1x1 gamma convolution left to oneDNN. Measured on
-    mbt2018-mean, 16x128^2 crops, 2 threads: 0.550 -> 0.518 s per step (12 interleaved steps,
-    medians; the full-resolution products alone took ~64 ms of a step as separate passes over
-    16 MB tensors). Same formula: only the rounding of the bf16 intermediates differs. Applies to
+    mbt2018-mean, 16x128^2 crops, 2 threads: 0.550 -> 0.518 and 0.568 -> 0.536 s per step (two
+    runs of 12 / 20 interleaved steps, medians; docs/training.md); the full-resolution products
+    alone took ~64 ms of a step as separate passes over 16 MB tensors. Same formula: only the rounding of the bf16 intermediates differs. Applies to
     passes with gradients on CPU tensors; inference and CUDA keep their paths. enabled=False
     restores the plain form."""
     global _compiled_gdn

@@ -2,9 +2,10 @@
 convolutions with >= 64-channel outputs run through the C++ Winograd kernel (csrc/winograd.cc;
 plain reference: fastcodec/functional/winograd.py), GDN / inverse GDN with a multiple of 64
 channels through the fused C++ kernel (csrc/gdn.cc; reference: fastcodec/functional/gdn.py), every
-other layer through torch; the last layer of g_s (5x5 stride-2 transposed convolution to 1-4 channels)
-through the sub-pixel C++ kernel (csrc/subpixel.cc; reference: fastcodec/functional/subpixel.py). The Winograd kernel spends ~half the multiply-adds of the direct layer;
-the fused GDN makes one pass over the activations instead of torch's four (BENCHMARKS.md, "Coding
+other layer through torch; the last layer of g_s (5x5 stride-2 transposed convolution to 1-4
+channels) through the sub-pixel C++ kernel (csrc/subpixel.cc; reference:
+fastcodec/functional/subpixel.py). The Winograd kernel spends ~half the multiply-adds of the direct
+layer; the fused GDN makes one pass over the activations instead of torch's four (BENCHMARKS.md, "Coding
 speed, session 9").
 
 Used only where the transforms run in bf16 anyway (LearnedCodec._bf16) and never in training.
@@ -59,25 +60,32 @@ class FastLayers:
     def __init__(self):
         self._packed = {}
 
-    def packed_gdn(self, layer):
-        key = (layer.gamma.data_ptr(), layer.gamma._version, layer.beta.data_ptr(), layer.beta._version)
+    def _cached(self, layer, tensors, build):
+        """build() for the layer, kept until one of its tensors is replaced or changed in place."""
+        key = tuple((t.data_ptr(), t._version) if t is not None else None for t in tensors)
         hit = self._packed.get(id(layer))
         if hit is None or hit[0] != key:
-            beta, gamma = layer.effective_params()
-            hit = (key, gdn_fused.pack_gamma(gamma), beta.detach().float().contiguous().numpy())
+            hit = (key, build())
             self._packed[id(layer)] = hit
-        return hit[1:]
+        return hit[1]
+
+    def packed_gdn(self, layer):
+        def build():
+            beta, gamma = layer.effective_params()
+            return gdn_fused.pack_gamma(gamma), beta.detach().float().contiguous().numpy()
+        return self._cached(layer, (layer.gamma, layer.beta), build)
+
+    def _conv_operands(self, layer, pack):
+        """(packed weight, float32 bias or None) of a convolution layer, cached."""
+        def build():
+            bias = None if layer.bias is None else layer.bias.detach().float().contiguous().numpy()
+            return pack(layer.weight), bias
+        return self._cached(layer, (layer.weight, layer.bias), build)
 
     def packed(self, layer):
         transposed = isinstance(layer, nn.ConvTranspose2d)
-        key = (layer.weight.data_ptr(), layer.weight._version,
-               None if layer.bias is None else (layer.bias.data_ptr(), layer.bias._version))
-        hit = self._packed.get(id(layer))
-        if hit is None or hit[0] != key:
-            bias = None if layer.bias is None else layer.bias.detach().float().contiguous().numpy()
-            hit = (key, winograd.pack_weights(layer.weight, transposed), bias, transposed)
-            self._packed[id(layer)] = hit
-        return hit[1:]
+        weights, bias = self._conv_operands(layer, lambda w: winograd.pack_weights(w, transposed))
+        return weights, bias, transposed
 
     def last_layer(self, layer, x):
         """The last layer of g_s on x (bf16, batch 1) through csrc/subpixel.cc as float32 [1, cout,
@@ -88,14 +96,8 @@ class FastLayers:
                 and subpixel.tail_supported(layer.weight, layer.stride[0], layer.padding[0], layer.output_padding[0])
                 and _switch("FASTCODEC_SUBPIXEL")):
             return None
-        key = (layer.weight.data_ptr(), layer.weight._version,
-               None if layer.bias is None else (layer.bias.data_ptr(), layer.bias._version))
-        hit = self._packed.get(id(layer))
-        if hit is None or hit[0] != key:
-            bias = None if layer.bias is None else layer.bias.detach().float().contiguous().numpy()
-            hit = (key, subpixel.pack_tail_weights(layer.weight), bias)
-            self._packed[id(layer)] = hit
-        return subpixel.conv_transpose_tail_bf16_cpu(x, hit[1], hit[2])
+        weights, bias = self._conv_operands(layer, subpixel.pack_tail_weights)
+        return subpixel.conv_transpose_tail_bf16_cpu(x, weights, bias)
 
     def run(self, layers, x):
         """x through the layers (an nn.Sequential or a list of modules) under the caller's bf16
