@@ -72,8 +72,11 @@ def _as_uint8_image(image):
 class Codec:
     """A loaded model at one quality. Thread-safe for encoding; models are shared and cached."""
 
-    def __init__(self, name, quality, device="cpu"):
+    def __init__(self, name, quality, device="cpu", refine=0):
         self.quality = _check_quality(quality)
+        if isinstance(refine, bool) or not isinstance(refine, (int, np.integer)) or refine < 0:
+            raise ValueError(f"refine must be a non-negative int (steps), got {refine!r}")
+        self.refine = int(refine)
         self.device = str(device)
         entry = manifest().get(name)
         if entry is not None:
@@ -90,7 +93,8 @@ class Codec:
         self.model = _model(self._key, self.device)
 
     def __repr__(self):
-        return f"fastcodec.Codec({self.name!r}, quality={self.quality:g})"
+        extra = f", refine={self.refine}" if self.refine else ""
+        return f"fastcodec.Codec({self.name!r}, quality={self.quality:g}{extra})"
 
     def encode(self, image):
         """Encodes one image; returns the container bytes."""
@@ -102,7 +106,7 @@ class Codec:
         if h < 1 or w < 1 or h > limits.max_side or w > limits.max_side or h * w > limits.max_pixels:
             raise ValueError(f"image of {h}x{w} pixels is outside the size limits (fastcodec.bitstream.default_limits)")
         x = torch.from_numpy(np.array(rgb, dtype=np.uint8, order="C")).permute(2, 0, 1)[None].float().div_(255.0)
-        compressed = self.model.compress(x, self.quality - 1)
+        compressed = self.model.compress(x, self.quality - 1, refine=self.refine)
         streams = list(compressed["strings"])
         if alpha is not None:
             streams.append(zlib.compress(alpha.tobytes(), 9))
@@ -113,15 +117,19 @@ class Codec:
         return _map(self.encode, images, workers)
 
 
-def load(name=None, quality=3, device="cpu"):
+def load(name=None, quality=3, device="cpu", refine=0):
     """A Codec for a shipped model name (see list_models()) or a .safetensors path, at quality
     1..8 (fractions interpolate between the trained qualities). device="cuda" runs the transforms
     on a GPU (with the Triton kernels where Triton is installed); entropy coding stays on the CPU.
 
     The first model loaded (here or by decode()) also raises glibc's mmap/trim thresholds so the
     transforms' large buffers are reused instead of page-faulted in again for every layer
-    (fastcodec._allocator; about 20 % faster coding; FASTCODEC_MALLOC_TUNING=0 disables it)."""
-    return Codec(name or DEFAULT_MODEL, quality, device)
+    (fastcodec._allocator; about 20 % faster coding; FASTCODEC_MALLOC_TUNING=0 disables it).
+
+    refine=N spends N steps of encoder-side latent refinement on every image (fastcodec.models.refine):
+    smaller files at the same quality, each step costing about a synthesis pass forward and backward
+    (N=100: ~100x slower encoding); decoding and the format are unchanged."""
+    return Codec(name or DEFAULT_MODEL, quality, device, refine)
 
 
 def _map(fn, items, workers):

@@ -53,13 +53,13 @@ def _chunks(items, size):
         yield items[k:k + size]
 
 
-def encode_files(inputs, out, model, quality, workers):
+def encode_files(inputs, out, model, quality, workers, refine=0):
     import fastcodec
     from PIL import Image
 
     files = expand(inputs, IMAGE_SUFFIXES)
     targets = _targets(files, out, EXTENSION)
-    codec = fastcodec.load(model, quality)
+    codec = fastcodec.load(model, quality, refine=refine)
     start, done, total_in, total_out, pixels = time.time(), 0, 0, 0, 0
     step = max(1, workers or 2)
     for batch in _chunks(list(zip(files, targets)), step):

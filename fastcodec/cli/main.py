@@ -19,7 +19,7 @@ def _cmd_demo(args):
 def _cmd_encode(args):
     from fastcodec.cli.files import encode_files
 
-    return encode_files(args.inputs, args.output, args.model, args.quality, args.workers)
+    return encode_files(args.inputs, args.output, args.model, args.quality, args.workers, args.refine)
 
 
 def _cmd_decode(args):
@@ -78,6 +78,8 @@ def build_parser():
     enc.add_argument("--model", default=None, help="shipped model name or .safetensors path")
     enc.add_argument("--quality", type=float, default=3)
     enc.add_argument("--workers", type=int, default=None)
+    enc.add_argument("--refine", type=int, default=0,
+                     help="steps of encoder-side latent refinement: smaller files, ~N times slower encoding (e.g. 100)")
     enc.set_defaults(func=_cmd_encode)
     dec = sub.add_parser("decode", help="decode .fcx files (or folders of them) to images")
     dec.add_argument("inputs", nargs="+")

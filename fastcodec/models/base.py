@@ -336,17 +336,35 @@ class LearnedCodec(nn.Module):
         mode = "replicate" if h > 1 and w > 1 else "constant"
         return F.pad(x, (0, W - w, 0, H - h), mode=mode)
 
-    @torch.inference_mode()
-    def compress(self, x, q):
+    def compress(self, x, q, refine=0):
         """x: float [1, 3, h, w] in [0, 1], any size; q: 0-based quality (int, or float to
-        interpolate). Returns {"strings": [bytes, ...], "latent": (h16, w16), "size": (h, w)}."""
+        interpolate); refine: steps of encoder-side latent refinement (fastcodec.models.refine:
+        slower, smaller for the same quality; the decoder is unchanged). Returns {"strings":
+        [bytes, ...], "latent": (h16, w16), "size": (h, w)}."""
         if x.dim() != 4 or x.shape[0] != 1 or x.shape[1] != 3:
             raise ValueError(f"x must have shape [1, 3, H, W], got {tuple(x.shape)}")
+        if isinstance(refine, bool) or not isinstance(refine, int) or refine < 0:
+            raise ValueError(f"refine must be a non-negative int (steps), got {refine!r}")
         self.eval()
         h, w = x.shape[2:]
         xp = self.pad(x.to(self.device, torch.float32))
-        strings = self._compress(xp, self._q(q))
+        qt = self._q(q)
+        with torch.inference_mode():
+            y, z = self.encode_latents(xp, qt)
+        if refine:
+            from fastcodec.models.refine import refine_latents
+
+            # the padding is not part of the image: only the original pixels count as distortion
+            y, z = refine_latents(self, xp, qt, y.clone(), None if z is None else z.clone(), refine, size=(h, w))
+        with torch.inference_mode():
+            strings = self._compress(y, z, qt)
         return {"strings": strings, "latent": (xp.shape[2] // 16, xp.shape[3] // 16), "size": (h, w)}
+
+    def encode_latents(self, x, q):
+        """The encoder's latents of a padded image: y = g_a(x) * gain(q) and, for models with a
+        hyperprior, z = h_a(y) (else None)."""
+        y = self.analyze(x, q)
+        return y, (self.hyper_analyze(y) if hasattr(self, "h_a") else None)
 
     @torch.inference_mode()
     def decompress(self, strings, latent, size, q):
@@ -355,7 +373,8 @@ class LearnedCodec(nn.Module):
         x_hat = self._decompress(strings, tuple(latent), self._q(q))
         return x_hat[:, :, : size[0], : size[1]].clamp_(0, 1)
 
-    def _compress(self, x, q):
+    def _compress(self, y, z, q):
+        """The coded streams of the latents y (and z) from encode_latents (or refined)."""
         raise NotImplementedError
 
     def _decompress(self, strings, latent, q):

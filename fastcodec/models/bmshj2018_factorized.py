@@ -53,8 +53,13 @@ class FactorizedPrior(LearnedCodec):
         x_hat = self.synthesis_train(round_ste(y) * self.gains.inv_gain(q), autocast)
         return {"x_hat": x_hat, "likelihoods": {"y": y_lik}}
 
-    def _compress(self, x, q):
-        y = self.analyze(x, q)
+    def relaxed_rd(self, y, z, q, quantize, autocast=False, hyper=None):
+        """(x_hat, bits, y_t) with `quantize` in place of rounding (fastcodec.models.refine); z is None."""
+        y_t = quantize(y)
+        bits = -torch.log2(self.y_likelihood(y_t, q)).sum()
+        return self.synthesis_train(y_t * self.gains.inv_gain(q), autocast), bits, y_t
+
+    def _compress(self, y, z, q):
         return [self.factorized_coder().encode(y, self.density_index(q) * self.M)]
 
     def _decompress(self, strings, latent, q):

@@ -38,9 +38,19 @@ class ScaleHyperprior(LearnedCodec):
     def hyper_analyze(self, y):
         return super().hyper_analyze(torch.abs(y))
 
-    def _compress(self, x, q):
-        y = self.analyze(x, q)
-        z = self.hyper_analyze(y)
+    def relaxed_rd(self, y, z, q, quantize, autocast=False, hyper=None):
+        """(x_hat, bits, y_t) with `quantize` in place of rounding (fastcodec.models.refine)."""
+        if hyper is not None:
+            z_t, scales = torch.round(z), hyper
+        else:
+            z_t = quantize(z)
+            scales = run_mixed(self.h_s, z_t, autocast, tail=2)
+        y_t = quantize(y)
+        bits = -(torch.log2(gaussian_likelihood(y_t, scales)).sum()
+                 + torch.log2(self.entropy_bottleneck.likelihood(z_t)).sum())
+        return self.synthesis_train(y_t * self.gains.inv_gain(q), autocast), bits, y_t
+
+    def _compress(self, y, z, q):
         z_string = self.factorized_coder().encode(z)
         scales = self.prior(torch.round(z))
         return [z_string, GaussianCoder.encode(y, scales)]

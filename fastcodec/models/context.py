@@ -135,9 +135,7 @@ class ContextModelBase(MeanScaleHyperprior):
     def _use_integer_path(self):
         return self.int_context is not None and self.int_h_s is not None
 
-    def _compress_int(self, x, q):
-        y = self.analyze(x, q)
-        z = self.hyper_analyze(y)
+    def _compress_int(self, y, z):
         z_string = self.factorized_coder().encode(z)
         hyper = self._hyper_int(torch.round(z))
         y_hwc = np.ascontiguousarray(y[0].float().permute(1, 2, 0).cpu().numpy())
@@ -157,12 +155,9 @@ class ContextModelBase(MeanScaleHyperprior):
             symbols, means = self.int_context.decode(hyper, GaussianCoder.table(), strings[1])
         return self.synthesize(self.int_context.latent(symbols, means).to(self.device), q)
 
-    def _hyper(self, x, q):
-        """Encoder side: (y, z string, hyper params from the rounded z)."""
-        y = self.analyze(x, q)
-        z = self.hyper_analyze(y)
-        z_string = self.factorized_coder().encode(z)
-        return y, z_string, self.prior(torch.round(z))
+    def _hyper(self, z):
+        """Encoder side: (z string, hyper params from the rounded z)."""
+        return self.factorized_coder().encode(z), self.prior(torch.round(z))
 
     def _hyper_decode(self, z_string, latent):
         z_hat = self.factorized_coder().decode(z_string, (1, self.N, latent[0] // 4, latent[1] // 4), self.device)

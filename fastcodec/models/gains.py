@@ -11,6 +11,16 @@ LAMBDAS = (0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932, 0.1800)
 NUM_QUALITIES = len(LAMBDAS)
 
 
+def lambda_of(q):
+    """The rate-distortion lambda of 0-based quality q; a fractional quality interpolates
+    geometrically, as the gains do."""
+    q = min(max(float(q), 0.0), NUM_QUALITIES - 1.0)
+    lo = int(math.floor(q))
+    hi = min(lo + 1, NUM_QUALITIES - 1)
+    frac = q - lo
+    return math.exp(math.log(LAMBDAS[lo]) * (1 - frac) + math.log(LAMBDAS[hi]) * frac)
+
+
 class QualityGains(nn.Module):
     def __init__(self, channels, lambdas=LAMBDAS):
         super().__init__()

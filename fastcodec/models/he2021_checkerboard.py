@@ -33,10 +33,22 @@ class CheckerboardContext(ContextModelBase):
         scales, means = torch.where(anchors, s_a, s_n), torch.where(anchors, m_a, m_n)
         return self._forward_output(y, scales, means, z_lik, q, autocast)
 
-    def _compress(self, x, q):
+    def relaxed_rd(self, y, z, q, quantize, autocast=False, hyper=None):
+        """(x_hat, bits, y_t) with `quantize` in place of rounding (fastcodec.models.refine): the two
+        passes of coding, the non-anchors' context from the relaxed anchors."""
+        z_t, params = self._relaxed_hyper(z, quantize, autocast, hyper)
+        anchors = anchor_mask(y.shape[2], y.shape[3], y.device)
+        s_a, m_a = self._params(params, torch.zeros_like(params), autocast)
+        y_a = (quantize(y - m_a) + m_a) * anchors
+        s_n, m_n = self._params(params, run_autocast(self.context_prediction, y_a, autocast), autocast)
+        y_t = torch.where(anchors, y_a, quantize(y - m_n) + m_n)
+        return self._relaxed_output(y_t, torch.where(anchors, s_a, s_n), torch.where(anchors, m_a, m_n), z_t, q,
+                                    autocast)
+
+    def _compress(self, y, z, q):
         if self._use_integer_path():
-            return self._compress_int(x, q)
-        y, z_string, params = self._hyper(x, q)
+            return self._compress_int(y, z)
+        z_string, params = self._hyper(z)
         a = anchor_mask(y.shape[2], y.shape[3], y.device)[0, 0]
         s_a, m_a = self._params(params, torch.zeros_like(params))
         sym_a = torch.round(gather(y, a) - gather(m_a, a))

@@ -31,6 +31,14 @@ class JointAutoregressiveHierarchicalPriors(ContextModelBase):
         scales, means = run_mixed(self.entropy_parameters, torch.cat([params, ctx], 1), autocast).chunk(2, 1)
         return self._forward_output(y, scales, means, z_lik, q, autocast)
 
+    def relaxed_rd(self, y, z, q, quantize, autocast=False, hyper=None):
+        """(x_hat, bits, y_t) with `quantize` in place of rounding (fastcodec.models.refine); the context
+        sees the relaxed y, as training's sees the rounded y."""
+        z_t, params = self._relaxed_hyper(z, quantize, autocast, hyper)
+        ctx = run_autocast(self.context_prediction, quantize(y), autocast)
+        scales, means = run_mixed(self.entropy_parameters, torch.cat([params, ctx], 1), autocast).chunk(2, 1)
+        return self._relaxed_output(quantize(y - means) + means, scales, means, z_t, q, autocast)
+
     def _serial(self, params, step):
         """Runs the causal wavefront loop; step(scales [n, M], means [n, M], positions [n, 2]) returns
         the decoded symbols [n, M] of those positions. Returns y_hat [1, M, H, W]."""
@@ -54,10 +62,10 @@ class JointAutoregressiveHierarchicalPriors(ContextModelBase):
             y_hat[0, :, pos_hw[:, 0], pos_hw[:, 1]] = (sym + means).t()
         return y_hat
 
-    def _compress(self, x, q):
+    def _compress(self, y, z, q):
         if self._use_integer_path():
-            return self._compress_int(x, q)
-        y, z_string, params = self._hyper(x, q)
+            return self._compress_int(y, z)
+        z_string, params = self._hyper(z)
         symbols, indexes = [], []
 
         def step(scales, means, pos):

@@ -44,9 +44,28 @@ class MeanScaleHyperprior(LearnedCodec):
         x_hat = self.synthesis_train(y_hat * self.gains.inv_gain(q), autocast) if self.synthesis_in_training else None
         return {"x_hat": x_hat, "likelihoods": {"y": y_lik, "z": z_lik}}
 
-    def _compress(self, x, q):
-        y = self.analyze(x, q)
-        z = self.hyper_analyze(y)
+    def relaxed_rd(self, y, z, q, quantize, autocast=False, hyper=None):
+        """(x_hat, bits, y_t) of latents y, z with `quantize` (rounding or a differentiable relaxation
+        of it) in place of rounding, y_t the quantized y as the synthesis gets it: the objective of
+        encoder-side refinement (fastcodec.models.refine). hyper: h_s's output for round(z), given
+        (the coder's own, fastcodec.models.base.LearnedCodec.prior) when z is no longer refined."""
+        z_t, params = self._relaxed_hyper(z, quantize, autocast, hyper)
+        scales, means = params.chunk(2, 1)
+        return self._relaxed_output(quantize(y - means) + means, scales, means, z_t, q, autocast)
+
+    def _relaxed_hyper(self, z, quantize, autocast, hyper, tail=1):
+        """(z as quantized, h_s output): relaxed, or round(z) with the given h_s output."""
+        if hyper is not None:
+            return torch.round(z), hyper
+        z_t = quantize(z)
+        return z_t, run_mixed(self.h_s, z_t, autocast, tail)
+
+    def _relaxed_output(self, y_t, scales, means, z_t, q, autocast):
+        bits = -(torch.log2(gaussian_likelihood(y_t, scales, means)).sum()
+                 + torch.log2(self.entropy_bottleneck.likelihood(z_t)).sum())
+        return self.synthesis_train(y_t * self.gains.inv_gain(q), autocast), bits, y_t
+
+    def _compress(self, y, z, q):
         z_string = self.factorized_coder().encode(z)
         scales, means = self.prior(torch.round(z)).chunk(2, 1)
         return [z_string, GaussianCoder.encode(y, scales, means)]

@@ -33,15 +33,16 @@ def payload_bytes(compressed, quality=1):
 
 
 @torch.no_grad()
-def evaluate_model(model, images, qualities=range(1, 9), log=print):
-    """[{quality, bpp, psnr, ms_ssim, enc_s, dec_s}] averaged over images (PSNR: mean of per-image)."""
+def evaluate_model(model, images, qualities=range(1, 9), log=print, refine=0):
+    """[{quality, bpp, psnr, ms_ssim, enc_s, dec_s}] averaged over images (PSNR: mean of per-image);
+    refine: steps of encoder-side latent refinement (fastcodec.models.refine)."""
     points = []
     for quality in qualities:
         rows = []
         for name, im in images:
             x = to_tensor(im)
             t0 = time.perf_counter()
-            c = model.compress(x, quality - 1)
+            c = model.compress(x, quality - 1, refine=refine)
             t1 = time.perf_counter()
             x_hat = model.decompress(c["strings"], c["latent"], c["size"], quality - 1)
             t2 = time.perf_counter()
@@ -115,6 +116,8 @@ def main(argv=None):
     p.add_argument("--limit", type=int, default=None, help="first N images only")
     p.add_argument("--out", default="results")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--refine", type=int, default=0,
+                   help="encoder-side latent refinement steps (results labelled 'NAME+refineN')")
     p.add_argument("--merge", action="store_true",
                    help="keep the other models of an existing OUT/kodak_rd.json (same images) and replace these")
     a = p.parse_args(argv)
@@ -133,7 +136,9 @@ def main(argv=None):
     for name in names:
         model = load_model(name)
         label = Path(name).stem if name.endswith(".safetensors") else name
-        results[label] = evaluate_model(model, images, qualities, log=lambda s: print(label, s, flush=True))
+        label += f"+refine{a.refine}" if a.refine else ""
+        results[label] = evaluate_model(model, images, qualities, log=lambda s: print(label, s, flush=True),
+                                        refine=a.refine)
         bd[label] = bd_table(results[label], traditional)
         print(label, json.dumps(bd[label]), flush=True)
     out = Path(a.out)

@@ -1,0 +1,95 @@
+"""Encoder-side latent refinement: stochastic Gumbel annealing (Yang, Bamler & Mandt 2020,
+"Improving Inference for Neural Image Compression").
+
+g_a is an amortized guess of the latents that minimize the rate-distortion loss of one image; the
+encoder may search further. Starting from g_a's y (and h_a's z), refine_latents() descends the
+model's own loss λ·255²·MSE + bpp with respect to the latents themselves, rounding replaced by a
+stochastic relaxation whose temperature anneals towards rounding. The decoder, the entropy model and
+the bitstream format do not change: a refined stream decodes with any fastcodec. Each step costs
+about one synthesis forward and backward pass, so 100 steps make encoding some hundred times
+slower; the result is never worse than the unrefined latents (both are scored with hard rounding
+and the better pair is coded)."""
+import math
+
+import torch
+
+from fastcodec.models.gains import lambda_of
+
+#: Adam's step size on the latents (units of the quantization step)
+DEFAULT_LR = 0.02
+#: temperature schedule: TAU_START * exp(-TAU_DECAY * t / steps), floored at TAU_MIN
+TAU_START, TAU_DECAY, TAU_MIN = 0.5, 4.0, 0.02
+#: share of the steps that move z with y (the rest move y alone under the coder's prior)
+JOINT_FRACTION = 0.6
+_EPS = 1e-5
+
+
+def sga_round(v, tau, generator=None):
+    """A stochastic, differentiable relaxation of round(v): a soft choice between floor(v) and
+    floor(v) + 1 drawn by Gumbel-softmax at temperature tau, with logits -atanh(distance) / tau so
+    that the nearer integer is likelier. As tau -> 0 it becomes round(v)."""
+    lo = torch.floor(v)
+    frac = v - lo
+    logits = torch.stack([-torch.atanh(frac.clamp(_EPS - 1, 1 - _EPS)),
+                          -torch.atanh((1 - frac).clamp(_EPS - 1, 1 - _EPS))], -1) / tau
+    u = torch.rand(logits.shape, generator=generator, device=v.device, dtype=logits.dtype)
+    gumbel = -torch.log(-torch.log(u.clamp_min(1e-10)))
+    up = torch.softmax((logits + gumbel) / tau, -1)[..., 1]
+    return lo + up
+
+
+def rd_loss(model, x, q, y, z, quantize, size, autocast, hyper=None):
+    """(λ·255²·MSE + bpp, quantized y) of latents (y, z) under `quantize`, over the image's own
+    size = (h, w) pixels (the padding is not part of the image); hyper: see relaxed_rd."""
+    h, w = size
+    x_hat, bits, y_t = model.relaxed_rd(y, z, q, quantize, autocast, hyper)
+    mse = torch.mean((x_hat[:, :, :h, :w] - x[:, :, :h, :w]) ** 2)
+    return lambda_of(float(q.reshape(-1)[0])) * 255.0 ** 2 * mse + bits / (h * w), y_t
+
+
+def coder_prior(model, z):
+    """h_s's output for round(z) as the coder computes it (the frozen integer h_s of shipped weights;
+    it differs from the float h_s by up to a few tenths in some means), None without a z."""
+    if z is None:
+        return None
+    with torch.inference_mode():
+        return model.prior(torch.round(z)).clone()
+
+
+def refine_latents(model, x, q, y, z, steps, lr=DEFAULT_LR, size=None, seed=0):
+    """Refined latents (y, z) of the padded image x [1, 3, H, W] at quality q (a tensor as the
+    model's methods take it), from the encoder's own (y, z; z None without a hyperprior), after
+    `steps` Adam steps: the first JOINT_FRACTION of them move y and z together through the float
+    h_s, the rest move y alone under the coder's own prior for round(z) (so the search cannot
+    exploit where the float and integer priors differ). Deterministic for a given seed on one
+    machine. The model's weights are not touched (gradients are taken for the latents only), so
+    models may be shared across threads."""
+    size = tuple(size) if size is not None else tuple(x.shape[2:])
+    autocast = model._bf16()
+    generator = torch.Generator(device=x.device)
+    generator.manual_seed(seed)
+    y_var = y.detach().float().clone().requires_grad_(True)
+    z_var = None if z is None else z.detach().float().clone()
+    joint = 0 if z is None else int(round(steps * JOINT_FRACTION))
+    opt = torch.optim.Adam([y_var] if z is None else [y_var, z_var.requires_grad_(True)], lr=lr)
+    hyper = None
+    with torch.enable_grad():
+        for t in range(steps):
+            if t == joint and z_var is not None:
+                z_var = z_var.detach()
+                hyper = coder_prior(model, z_var)
+            tau = max(TAU_START * math.exp(-TAU_DECAY * t / steps), TAU_MIN)
+            loss, _ = rd_loss(model, x, q, y_var, z_var, lambda v: sga_round(v, tau, generator), size, autocast, hyper)
+            variables = [y_var] if hyper is not None or z_var is None else [y_var, z_var]
+            for p, g in zip(variables, torch.autograd.grad(loss, variables)):
+                p.grad = g
+            opt.step()
+            for p in variables:
+                p.grad = None
+    y_new, z_new = y_var.detach(), (None if z_var is None else torch.round(z_var.detach()))
+    with torch.no_grad():
+        start, _ = rd_loss(model, x, q, y, z, torch.round, size, autocast, coder_prior(model, z))
+        end, _ = rd_loss(model, x, q, y_new, z_new, torch.round, size, autocast, coder_prior(model, z_new))
+    if not torch.isfinite(end) or end >= start:
+        return y, z
+    return y_new, z_new
