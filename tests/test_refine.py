@@ -77,7 +77,7 @@ def test_relaxed_rd_with_rounding_matches_the_coded_streams(name):
 @pytest.mark.parametrize("name", ARCHS)
 def test_refined_streams_decode_and_cost_less(name):
     """Real bytes and 8-bit pixels: the refined streams cost less (measured on this crop at q8 with 20
-    steps: 1.3-2.2 % lower loss; on small crops at low qualities the gain is within the float vs
+    steps: 1.3-2.0 % lower loss; on small crops at low qualities the gain is within the float vs
     integer prior's differences, see fastcodec.models.refine)."""
     model = shipped(name)
     x = sample_crop()
