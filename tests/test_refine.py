@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 
 import fastcodec  # noqa: E402
 from fastcodec.models.gains import LAMBDAS, lambda_of  # noqa: E402
-from fastcodec.models.refine import rd_loss, sga_round  # noqa: E402
+from fastcodec.models.refine import LR_LOW, LR_TOP, default_lr, rd_loss, sga_round  # noqa: E402
 from fastcodec.zoo import load_model  # noqa: E402
 
 SAMPLE = Path(fastcodec.__file__).resolve().parent / "data" / "sample.png"
@@ -58,6 +58,12 @@ def test_lambda_of_interpolates_geometrically():
     assert lambda_of(0) == pytest.approx(LAMBDAS[0]) and lambda_of(7) == pytest.approx(LAMBDAS[7])
     assert lambda_of(2.5) == pytest.approx(math.sqrt(LAMBDAS[2] * LAMBDAS[3]))
     assert lambda_of(-1) == pytest.approx(LAMBDAS[0]) and lambda_of(9) == pytest.approx(LAMBDAS[7])
+
+
+def test_default_lr_grows_with_lambda_above_quality_4():
+    assert default_lr(0) == pytest.approx(LR_LOW) and default_lr(3) == pytest.approx(LR_LOW)
+    assert default_lr(7) == pytest.approx(LR_TOP)
+    assert LR_LOW < default_lr(5) < default_lr(6) < LR_TOP
 
 
 @pytest.mark.parametrize("name", ARCHS)

@@ -15,8 +15,11 @@ import torch
 
 from fastcodec.models.gains import lambda_of
 
-#: Adam's step size on the latents (units of the quantization step)
-DEFAULT_LR = 0.02
+#: Adam's step size on the latents (units of the quantization step) up to quality 4; above, it grows
+#: with lambda to LR_TOP at quality 8. Measured on kodim04 (bmshj2018-hyperprior, 100 steps, loss in
+#: real bytes): q1 -6.3 % at 0.01 vs -5.0 % at 0.02; q4 -4.3 / -3.8 / -3.0 % at 0.01 / 0.02 / 0.04
+#: (-3.9 % at 0.005); q8 -7.7 % at 0.01 vs -8.6 % at 0.02.
+LR_LOW, LR_TOP = 0.01, 0.02
 #: temperature schedule: TAU_START * exp(-TAU_DECAY * t / steps), floored at TAU_MIN
 TAU_START, TAU_DECAY, TAU_MIN = 0.5, 4.0, 0.02
 #: share of the steps that move z with y (the rest move y alone under the coder's prior)
@@ -56,10 +59,18 @@ def coder_prior(model, z):
         return model.prior(torch.round(z)).clone()
 
 
-def refine_latents(model, x, q, y, z, steps, lr=DEFAULT_LR, size=None, seed=0):
+def default_lr(q):
+    """Adam's step size for 0-based quality q: LR_LOW up to quality 4 (index 3), then growing as a
+    power of lambda to LR_TOP at quality 8."""
+    mid, top = lambda_of(3), lambda_of(7)
+    lam = max(lambda_of(q), mid)
+    return LR_LOW * (LR_TOP / LR_LOW) ** (math.log(lam / mid) / math.log(top / mid))
+
+
+def refine_latents(model, x, q, y, z, steps, lr=None, size=None, seed=0):
     """Refined latents (y, z) of the padded image x [1, 3, H, W] at quality q (a tensor as the
     model's methods take it), from the encoder's own (y, z; z None without a hyperprior), after
-    `steps` Adam steps: the first JOINT_FRACTION of them move y and z together through the float
+    `steps` Adam steps (lr None: default_lr(q)): the first JOINT_FRACTION of them move y and z together through the float
     h_s, the rest move y alone under the coder's own prior for round(z) (so the search cannot
     exploit where the float and integer priors differ). Deterministic for a given seed on one
     machine. The model's weights are not touched (gradients are taken for the latents only), so
@@ -71,6 +82,7 @@ def refine_latents(model, x, q, y, z, steps, lr=DEFAULT_LR, size=None, seed=0):
     y_var = y.detach().float().clone().requires_grad_(True)
     z_var = None if z is None else z.detach().float().clone()
     joint = 0 if z is None else int(round(steps * JOINT_FRACTION))
+    lr = default_lr(float(q.reshape(-1)[0])) if lr is None else lr
     opt = torch.optim.Adam([y_var] if z is None else [y_var, z_var.requires_grad_(True)], lr=lr)
     hyper = None
     with torch.enable_grad():
