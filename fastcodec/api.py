@@ -74,9 +74,9 @@ class Codec:
 
     def __init__(self, name, quality, device="cpu", refine=0):
         self.quality = _check_quality(quality)
-        if isinstance(refine, bool) or not isinstance(refine, (int, np.integer)) or refine < 0:
-            raise ValueError(f"refine must be a non-negative int (steps), got {refine!r}")
-        self.refine = int(refine)
+        from fastcodec.models.refine import check_steps
+
+        self.refine = check_steps(refine)
         self.device = str(device)
         entry = manifest().get(name)
         if entry is not None:

@@ -12,6 +12,7 @@ from fastcodec.functional.subpixel import conv_transpose_subpixel, subpixel_weig
 from fastcodec.models.fast_layers import FastLayers
 from fastcodec.models.fast_layers import supported as fast_layers_supported
 from fastcodec.models.gains import QualityGains
+from fastcodec.models.refine import check_steps, refine_latents
 from fastcodec.models.transforms import dense_channels_last, run_mixed
 
 
@@ -343,8 +344,7 @@ class LearnedCodec(nn.Module):
         [bytes, ...], "latent": (h16, w16), "size": (h, w)}."""
         if x.dim() != 4 or x.shape[0] != 1 or x.shape[1] != 3:
             raise ValueError(f"x must have shape [1, 3, H, W], got {tuple(x.shape)}")
-        if isinstance(refine, bool) or not isinstance(refine, int) or refine < 0:
-            raise ValueError(f"refine must be a non-negative int (steps), got {refine!r}")
+        refine = check_steps(refine)
         self.eval()
         h, w = x.shape[2:]
         xp = self.pad(x.to(self.device, torch.float32))
@@ -352,8 +352,6 @@ class LearnedCodec(nn.Module):
         with torch.inference_mode():
             y, z = self.encode_latents(xp, qt)
         if refine:
-            from fastcodec.models.refine import refine_latents
-
             # the padding is not part of the image: only the original pixels count as distortion
             y, z = refine_latents(self, xp, qt, y.clone(), None if z is None else z.clone(), refine, size=(h, w))
         with torch.inference_mode():

@@ -10,6 +10,7 @@ about one synthesis forward and backward pass, so 100 steps make encoding some h
 slower; the result is never worse than the unrefined latents (both are scored with hard rounding
 and the better pair is coded)."""
 import math
+import numbers
 
 import torch
 
@@ -25,6 +26,13 @@ TAU_START, TAU_DECAY, TAU_MIN = 0.5, 4.0, 0.02
 #: share of the steps that move z with y (the rest move y alone under the coder's prior)
 JOINT_FRACTION = 0.6
 _EPS = 1e-5
+
+
+def check_steps(refine):
+    """The number of refinement steps as an int >= 0 (numpy integers too); ValueError naming refine."""
+    if isinstance(refine, bool) or not isinstance(refine, numbers.Integral) or refine < 0:
+        raise ValueError(f"refine must be a non-negative int (steps), got {refine!r}")
+    return int(refine)
 
 
 def sga_round(v, tau, generator=None):
