@@ -358,6 +358,14 @@ class LearnedCodec(nn.Module):
             strings = self._compress(y, z, qt)
         return {"strings": strings, "latent": (xp.shape[2] // 16, xp.shape[3] // 16), "size": (h, w)}
 
+    def _relaxed_hyper(self, z, quantize, autocast, hyper, tail=1):
+        """(z as quantized, h_s output) for relaxed_rd: relaxed through the float h_s, or round(z)
+        with the given h_s output (the coder's own, once z is no longer refined)."""
+        if hyper is not None:
+            return torch.round(z), hyper
+        z_t = quantize(z)
+        return z_t, run_mixed(self.h_s, z_t, autocast, tail)
+
     def encode_latents(self, x, q):
         """The encoder's latents of a padded image: y = g_a(x) * gain(q) and, for models with a
         hyperprior, z = h_a(y) (else None)."""

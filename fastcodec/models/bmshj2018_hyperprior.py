@@ -40,11 +40,7 @@ class ScaleHyperprior(LearnedCodec):
 
     def relaxed_rd(self, y, z, q, quantize, autocast=False, hyper=None):
         """(x_hat, bits, y_t) with `quantize` in place of rounding (fastcodec.models.refine)."""
-        if hyper is not None:
-            z_t, scales = torch.round(z), hyper
-        else:
-            z_t = quantize(z)
-            scales = run_mixed(self.h_s, z_t, autocast, tail=2)
+        z_t, scales = self._relaxed_hyper(z, quantize, autocast, hyper, tail=2)
         y_t = quantize(y)
         bits = -(torch.log2(gaussian_likelihood(y_t, scales)).sum()
                  + torch.log2(self.entropy_bottleneck.likelihood(z_t)).sum())

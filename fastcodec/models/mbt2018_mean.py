@@ -53,13 +53,6 @@ class MeanScaleHyperprior(LearnedCodec):
         scales, means = params.chunk(2, 1)
         return self._relaxed_output(quantize(y - means) + means, scales, means, z_t, q, autocast)
 
-    def _relaxed_hyper(self, z, quantize, autocast, hyper, tail=1):
-        """(z as quantized, h_s output): relaxed, or round(z) with the given h_s output."""
-        if hyper is not None:
-            return torch.round(z), hyper
-        z_t = quantize(z)
-        return z_t, run_mixed(self.h_s, z_t, autocast, tail)
-
     def _relaxed_output(self, y_t, scales, means, z_t, q, autocast):
         bits = -(torch.log2(gaussian_likelihood(y_t, scales, means)).sum()
                  + torch.log2(self.entropy_bottleneck.likelihood(z_t)).sum())

@@ -7,8 +7,9 @@ model's own loss λ·255²·MSE + bpp with respect to the latents themselves, ro
 stochastic relaxation whose temperature anneals towards rounding. The decoder, the entropy model and
 the bitstream format do not change: a refined stream decodes with any fastcodec. Each step costs
 about one synthesis forward and backward pass, so 100 steps make encoding some hundred times
-slower; the result is never worse than the unrefined latents (both are scored with hard rounding
-and the better pair is coded)."""
+slower. Both the refined and the unrefined latents are scored with hard rounding under the coder's
+own prior and the better pair is coded (for the context models that score runs their context part
+in float, the coder in integers: docs/refine.md)."""
 import math
 import numbers
 
@@ -78,8 +79,8 @@ def default_lr(q):
 def refine_latents(model, x, q, y, z, steps, lr=None, size=None, seed=0):
     """Refined latents (y, z) of the padded image x [1, 3, H, W] at quality q (a tensor as the
     model's methods take it), from the encoder's own (y, z; z None without a hyperprior), after
-    `steps` Adam steps (lr None: default_lr(q)): the first JOINT_FRACTION of them move y and z together through the float
-    h_s, the rest move y alone under the coder's own prior for round(z) (so the search cannot
+    `steps` Adam steps (lr None: default_lr(q)): the first JOINT_FRACTION of them move y and z
+    together through the float h_s, the rest move y alone under the coder's own prior for round(z) (so the search cannot
     exploit where the float and integer priors differ). Deterministic for a given seed on one
     machine. The model's weights are not touched (gradients are taken for the latents only), so
     models may be shared across threads."""
