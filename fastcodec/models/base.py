@@ -12,7 +12,7 @@ from fastcodec.functional.subpixel import conv_transpose_subpixel, subpixel_weig
 from fastcodec.models.fast_layers import FastLayers
 from fastcodec.models.fast_layers import supported as fast_layers_supported
 from fastcodec.models.gains import QualityGains
-from fastcodec.models.refine import check_steps, refine_latents
+from fastcodec.models.refine import better_streams, check_steps, refine_latents
 from fastcodec.models.transforms import dense_channels_last, run_mixed
 
 
@@ -349,14 +349,17 @@ class LearnedCodec(nn.Module):
         h, w = x.shape[2:]
         xp = self.pad(x.to(self.device, torch.float32))
         qt = self._q(q)
+        latent = (xp.shape[2] // 16, xp.shape[3] // 16)
         with torch.inference_mode():
             y, z = self.encode_latents(xp, qt)
+            strings = self._compress(y, z, qt)
         if refine:
             # the padding is not part of the image: only the original pixels count as distortion
             y, z = refine_latents(self, xp, qt, y.clone(), None if z is None else z.clone(), refine, size=(h, w))
-        with torch.inference_mode():
-            strings = self._compress(y, z, qt)
-        return {"strings": strings, "latent": (xp.shape[2] // 16, xp.shape[3] // 16), "size": (h, w)}
+            with torch.inference_mode():
+                refined = self._compress(y, z, qt)
+            strings = better_streams(self, xp[:, :, :h, :w], q, strings, refined, latent)
+        return {"strings": strings, "latent": latent, "size": (h, w)}
 
     def _relaxed_hyper(self, z, quantize, autocast, hyper, tail=1):
         """(z as quantized, h_s output) for relaxed_rd: relaxed through the float h_s, or round(z)

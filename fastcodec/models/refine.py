@@ -7,9 +7,9 @@ model's own loss λ·255²·MSE + bpp with respect to the latents themselves, ro
 stochastic relaxation whose temperature anneals towards rounding. The decoder, the entropy model and
 the bitstream format do not change: a refined stream decodes with any fastcodec. Each step costs
 about one synthesis forward and backward pass, so 100 steps make encoding some hundred times
-slower. Both the refined and the unrefined latents are scored with hard rounding under the coder's
-own prior and the better pair is coded (for the context models that score runs their context part
-in float, the coder in integers: docs/refine.md)."""
+slower. Both the refined and the unrefined latents are then coded, decoded and scored on what a user
+gets (the 8-bit image and the real bytes, coded_loss), and the better streams are kept, so a refined
+encode is never worse than the plain one by that measure, for every architecture."""
 import math
 import numbers
 
@@ -56,7 +56,7 @@ def rd_loss(model, x, q, y, z, quantize, size, autocast, hyper=None):
     h, w = size
     x_hat, bits, y_t = model.relaxed_rd(y, z, q, quantize, autocast, hyper)
     mse = torch.mean((x_hat[:, :, :h, :w] - x[:, :, :h, :w]) ** 2)
-    return lambda_of(float(q.reshape(-1)[0])) * 255.0 ** 2 * mse + bits / (h * w), y_t
+    return lambda_of(float(q)) * 255.0 ** 2 * mse + bits / (h * w), y_t
 
 
 def coder_prior(model, z):
@@ -83,7 +83,8 @@ def refine_latents(model, x, q, y, z, steps, lr=None, size=None, seed=0):
     together through the float h_s, the rest move y alone under the coder's own prior for round(z) (so the search cannot
     exploit where the float and integer priors differ). Deterministic for a given seed on one
     machine. The model's weights are not touched (gradients are taken for the latents only), so
-    models may be shared across threads."""
+    models may be shared across threads. No guard here: LearnedCodec.compress codes both these and
+    the unrefined latents and keeps the streams with the smaller coded_loss."""
     size = tuple(size) if size is not None else tuple(x.shape[2:])
     autocast = model._bf16()
     generator = torch.Generator(device=x.device)
@@ -107,10 +108,23 @@ def refine_latents(model, x, q, y, z, steps, lr=None, size=None, seed=0):
             opt.step()
             for p in variables:
                 p.grad = None
-    y_new, z_new = y_var.detach(), (None if z_var is None else torch.round(z_var.detach()))
-    with torch.no_grad():
-        start, _ = rd_loss(model, x, q, y, z, torch.round, size, autocast, coder_prior(model, z))
-        end, _ = rd_loss(model, x, q, y_new, z_new, torch.round, size, autocast, coder_prior(model, z_new))
-    if not torch.isfinite(end) or end >= start:
-        return y, z
-    return y_new, z_new
+    return y_var.detach(), (None if z_var is None else torch.round(z_var.detach()))
+
+
+def coded_loss(model, x, q, strings, latent):
+    """λ·255²·MSE + bpp of coded streams as a user gets them: the 8-bit image the decoder
+    reconstructs against x [1, 3, h, w] (the unpadded input) and the bytes of the streams; q as
+    compress takes it (a 0-based int, or a float to interpolate)."""
+    h, w = x.shape[2:]
+    with torch.inference_mode():
+        x_hat = model.decompress(strings, latent, (h, w), q)
+        x_hat = torch.round(x_hat * 255.0) / 255.0
+        mse = torch.mean((x_hat - x.to(x_hat)) ** 2).item()
+    bits = 8 * sum(len(s) for s in strings)
+    return lambda_of(float(q)) * 255.0 ** 2 * mse + bits / (h * w)
+
+
+def better_streams(model, x, q, plain, refined, latent):
+    """The refined streams if their coded_loss is strictly smaller than the plain ones', else the
+    plain streams: the guard that makes refinement never worse than the plain encoder."""
+    return refined if coded_loss(model, x, q, refined, latent) < coded_loss(model, x, q, plain, latent) else plain
