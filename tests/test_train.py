@@ -289,3 +289,38 @@ def test_valcurve_compares_checkpoints_and_zoo_weights(tmp_path, capsys):
         (tmp_path / "kodak").mkdir()
         Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(tmp_path / "kodak" / "k.png")
         valcurve.main([ckpt, "--data", str(tmp_path), "--dirs", "kodak"])
+
+
+def test_to_cpu_moves_every_tensor_of_a_checkpoint():
+    from fastcodec.train.loop import to_cpu
+
+    t = torch.ones(2)
+    out = to_cpu({"model": {"w": t}, "optimizer": {"state": {0: {"step": torch.tensor(3.0)}}, "groups": [1, (t,)]},
+                  "step": 4, "names": ["a"]})
+    assert out["step"] == 4 and out["names"] == ["a"] and isinstance(out["optimizer"]["groups"][1], tuple)
+    assert torch.equal(out["model"]["w"], t) and out["optimizer"]["state"][0]["step"].item() == 3.0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_train_on_cuda_writes_cpu_checkpoints_that_resume_on_the_cpu(tmp_path):
+    rng = np.random.default_rng(0)
+    sampler = ArraySampler([rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(2)])
+    val = [rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)]
+    train(build("mbt2018-mean", N=8, M=12), sampler, tmp_path, 2, batch_size=8, crop=64, log_every=1, ema=0.9,
+          balance=True, val_images=val, val_every=2, device="cuda")
+    ckpt = torch.load(tmp_path / "ckpt.pt", weights_only=True)
+    assert all(v.device.type == "cpu" for v in ckpt["model"].values())
+    assert all(v.device.type == "cpu" for v in ckpt["ema"].values())
+    train(build("mbt2018-mean", N=8, M=12), sampler, tmp_path, 3, batch_size=8, crop=64, log_every=1, ema=0.9,
+          balance=True, device="cpu")
+    assert torch.load(tmp_path / "ckpt.pt", weights_only=True)["step"] == 3
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present")
+def test_train_cli_refuses_cuda_without_a_device(tmp_path):
+    from fastcodec.train.__main__ import build_parser, run
+
+    args = build_parser().parse_args(["--data", str(tmp_path), "--out", str(tmp_path / "run"), "--steps", "1",
+                                      "--device", "cuda"])
+    with pytest.raises(SystemExit, match="--device cuda: no CUDA device"):
+        run(args)

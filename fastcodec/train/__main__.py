@@ -19,6 +19,8 @@ def build_parser(parser=None):
     parser.add_argument("--N", type=int, default=128)
     parser.add_argument("--M", type=int, default=192)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu",
+                        help="where to train: cpu (default), cuda, cuda:1, ...; checkpoints hold CPU tensors either way")
     parser.add_argument("--val-dirs", default=",".join(DEFAULT_VAL_DIRS),
                         help="subfolders of --data held out for validation (comma-separated)")
     parser.add_argument("--autocast", choices=("auto", "on", "off"), default="auto",
@@ -121,7 +123,11 @@ def run(args):
 
     _allocator.tune()   # batch activations of 30-70 MB: reuse them instead of page-faulting each step
     torch.set_num_threads(args.threads)
-    autocast = {"on": True, "off": False, "auto": cpu_has_native_bf16()}[args.autocast] and not args.no_autocast
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit(f"--device {args.device}: no CUDA device is available")
+    native_bf16 = torch.cuda.is_bf16_supported() if device.type == "cuda" else cpu_has_native_bf16()
+    autocast = {"on": True, "off": False, "auto": native_bf16}[args.autocast] and not args.no_autocast
     print(f"bf16 autocast: {'on' if autocast else 'off'}", flush=True)
     val_dirs = tuple(d for d in args.val_dirs.split(",") if d)
     train_paths = list_images(args.data, exclude_dirs=val_dirs)
@@ -145,7 +151,7 @@ def run(args):
     train(model, sampler, args.out, args.steps, batch_size=args.batch, crop=args.crop, lr=args.lr,
           val_images=[load_rgb(p) for p in val_paths], seed=args.seed, autocast=autocast,
           freeze=tuple(f for f in args.freeze.split(",") if f), lr_mult=parse_lr_mult(args.lr_mult), ema=args.ema,
-          balance=args.balance_qualities)
+          balance=args.balance_qualities, device=device)
     return 0
 
 

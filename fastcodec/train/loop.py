@@ -19,7 +19,7 @@ def rd_terms(model, x, q, autocast):
     pixels = x.shape[2] * x.shape[3]
     bits = sum((-torch.log2(lik)).sum(dim=(1, 2, 3)) for lik in out["likelihoods"].values())
     if out["x_hat"] is None:  # synthesis frozen and skipped: rate-only training
-        mse = torch.zeros(x.shape[0])
+        mse = torch.zeros(x.shape[0], device=x.device)
     else:
         mse = ((out["x_hat"] - x) ** 2).mean(dim=(1, 2, 3))
     return mse, bits / pixels, out
@@ -27,8 +27,10 @@ def rd_terms(model, x, q, autocast):
 
 @torch.no_grad()
 def validate(model, images, qualities=(0, 3, 7)):
-    """Mean bpp (from likelihoods) and PSNR (8-bit) per quality on full images, eval mode."""
+    """Mean bpp (from likelihoods) and PSNR (8-bit) per quality on full images, eval mode, on the
+    model's device."""
     model.eval()
+    device = next(model.parameters()).device
     synthesis, model.synthesis_in_training = model.synthesis_in_training, True
     result = {}
     for q in qualities:
@@ -37,9 +39,9 @@ def validate(model, images, qualities=(0, 3, 7)):
             h, w = im.shape[:2]
             H, W = (h + 63) // 64 * 64, (w + 63) // 64 * 64
             x = torch.from_numpy(np.array(im, dtype=np.uint8)).permute(2, 0, 1)[None].float() / 255  # a writable copy
-            xp = torch.nn.functional.pad(x, (0, W - w, 0, H - h), mode="replicate")
-            _, bpp, out = rd_terms(model, xp, torch.tensor([q]), autocast=False)
-            x_hat = out["x_hat"][:, :, :h, :w].clamp(0, 1).mul(255).round()
+            xp = torch.nn.functional.pad(x, (0, W - w, 0, H - h), mode="replicate").to(device)
+            _, bpp, out = rd_terms(model, xp, torch.tensor([q], device=device), autocast=False)
+            x_hat = out["x_hat"][:, :, :h, :w].clamp(0, 1).mul(255).round().cpu()
             mse = ((x_hat - x.mul(255).round()) ** 2).mean().item()
             bpps.append(bpp.item() * H * W / (h * w))
             psnrs.append(10 * math.log10(255 ** 2 / max(mse, 1e-10)))
@@ -97,7 +99,7 @@ class WeightAverage:
         params = dict(model.named_parameters())
         self.params = [params[n] for n in self.names]
         self.avg = [(state[n] if state is not None and n in state else params[n].detach()).clone().float()
-                    for n in self.names]
+                    .to(params[n].device) for n in self.names]
 
     @torch.no_grad()
     def update(self):
@@ -125,13 +127,25 @@ class QualityBalance:
 
     def weights(self, q, losses):
         """Per-crop weights for qualities q [B] given the per-crop losses (detached); updates the means."""
-        losses = losses.detach().double()
+        losses = losses.detach().double().cpu()
+        q = q.cpu()
         for k in torch.unique(q).tolist():
             value = losses[q == k].mean()
             old = self.means[k]
             self.means[k] = value if torch.isnan(old) else self.decay * old + (1 - self.decay) * value
-        w = 1.0 / self.means[q]
-        return (w / w.mean()).float()
+        w = 1.0 / self.means[q.cpu()]
+        return (w / w.mean()).float().to(losses.device)
+
+
+def to_cpu(obj):
+    """obj (nested dicts / lists of tensors) with every tensor on the CPU: what a checkpoint holds."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):
+        return {k: to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_cpu(v) for v in obj)
+    return obj
 
 
 def averaged_copy(model, state):
@@ -145,17 +159,20 @@ def averaged_copy(model, state):
 
 def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_every=100, ckpt_every=500,
           val_images=(), val_every=2000, seed=0, autocast=True, clip=1.0, freeze=(), lr_mult=None, ema=0.0,
-          balance=False):
+          balance=False, device="cpu"):
     """freeze: names of top-level modules (g_a, g_s, h_a, h_s, entropy_bottleneck, gains, ...) kept
     fixed; with g_s among them the synthesis is skipped and the loss is the rate alone.
     lr_mult: {module name: factor} multiplying the learning rate of its parameters.
     ema: decay of a moving average of the weights kept beside them (0: none), saved in the
     checkpoint as "ema" (a full state_dict; export it with --ema) and validated as "val_ema".
-    balance: weight each crop's loss by 1 / its quality's running mean loss (QualityBalance)."""
+    balance: weight each crop's loss by 1 / its quality's running mean loss (QualityBalance).
+    device: where the model trains ("cpu", "cuda", ...); checkpoints hold CPU tensors wherever it
+    trained, so a run moves between machines."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = out_dir / "ckpt.pt"
-    model = model.to(memory_format=torch.channels_last)
+    device = torch.device(device)
+    model = model.to(device, memory_format=torch.channels_last)
     for name in freeze:
         getattr(model, name).requires_grad_(False)
     model.synthesis_in_training = "g_s" not in freeze
@@ -166,7 +183,7 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
     ema_state = None
     balance_means = None
     if ckpt_path.exists():
-        state = torch.load(ckpt_path, weights_only=True)
+        state = torch.load(ckpt_path, weights_only=True, map_location="cpu")
         model.load_state_dict(state["model"])
         opt.load_state_dict(reorder_optimizer_state(state, model, names, opt.state_dict()["param_groups"]))
         step = int(state["step"])
@@ -178,7 +195,7 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
     for group in opt.param_groups:
         group["lr"] = lr * group.get("lr_mult", 1.0)
     rng = np.random.default_rng(seed + step)
-    lambdas = torch.tensor(LAMBDAS)
+    lambdas = torch.tensor(LAMBDAS, device=device)
     log = open(out_dir / "log.jsonl", "a")
     acc = {"loss": 0.0, "n": 0, "bpp": np.zeros(NUM_QUALITIES), "mse": np.zeros(NUM_QUALITIES),
            "count": np.zeros(NUM_QUALITIES)}
@@ -187,11 +204,11 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
     stop = []  # SIGTERM/SIGINT: finish the step, checkpoint, return
     previous = {sig: signal.signal(sig, lambda *_: stop.append(1)) for sig in (signal.SIGTERM, signal.SIGINT)}
     while step < steps and not stop:
-        x = sampler.batch(rng, batch_size, crop)
+        x = sampler.batch(rng, batch_size, crop).to(device)
         # every quality equally often: a batch of 8 or 16 holds each once or twice; a smaller batch
         # takes the next qualities of the cycle at each step (batch 4: q1-4, then q5-8, ...)
         first = (step * batch_size) % NUM_QUALITIES
-        q = torch.from_numpy(rng.permutation((first + np.arange(batch_size)) % NUM_QUALITIES)).long()
+        q = torch.from_numpy(rng.permutation((first + np.arange(batch_size)) % NUM_QUALITIES)).long().to(device)
         mse, bpp, _ = rd_terms(model, x, q, autocast)
         per_crop = lambdas[q] * 255 ** 2 * mse + bpp
         loss = (per_crop * balancer.weights(q, per_crop)).mean() if balancer else per_crop.mean()
@@ -205,9 +222,9 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
         step += 1
         acc["loss"] += loss.item()
         acc["n"] += 1
-        qn = q.numpy()
-        np.add.at(acc["bpp"], qn, bpp.detach().numpy())
-        np.add.at(acc["mse"], qn, mse.detach().numpy())
+        qn = q.cpu().numpy()
+        np.add.at(acc["bpp"], qn, bpp.detach().cpu().numpy())
+        np.add.at(acc["mse"], qn, mse.detach().cpu().numpy())
         np.add.at(acc["count"], qn, 1)
         if step % log_every == 0:
             cnt = np.maximum(acc["count"], 1)
@@ -230,7 +247,7 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
                 ckpt.update(ema=average.state(model), ema_decay=average.decay)
             if balancer is not None:
                 ckpt.update(balance_means=balancer.means)
-            torch.save(ckpt, tmp)
+            torch.save(ckpt if device.type == "cpu" else to_cpu(ckpt), tmp)
             tmp.replace(ckpt_path)
         if val_images and (step % val_every == 0 or step == steps):
             rec = {"step": step, "val": validate(model, val_images)}
