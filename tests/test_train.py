@@ -295,8 +295,8 @@ def test_to_cpu_moves_every_tensor_of_a_checkpoint():
     from fastcodec.train.loop import to_cpu
 
     t = torch.ones(2)
-    out = to_cpu({"model": {"w": t}, "optimizer": {"state": {0: {"step": torch.tensor(3.0)}}, "groups": [1, (t,)]},
-                  "step": 4, "names": ["a"]})
+    optimizer = {"state": {0: {"step": torch.tensor(3.0)}}, "groups": [1, (t,)]}
+    out = to_cpu({"model": {"w": t}, "optimizer": optimizer, "step": 4, "names": ["a"]})
     assert out["step"] == 4 and out["names"] == ["a"] and isinstance(out["optimizer"]["groups"][1], tuple)
     assert torch.equal(out["model"]["w"], t) and out["optimizer"]["state"][0]["step"].item() == 3.0
 

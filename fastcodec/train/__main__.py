@@ -20,7 +20,8 @@ def build_parser(parser=None):
     parser.add_argument("--M", type=int, default=192)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu",
-                        help="where to train: cpu (default), cuda, cuda:1, ...; checkpoints hold CPU tensors either way")
+                        help="where to train: cpu (default), cuda, cuda:1, ...; checkpoints hold CPU tensors "
+                             "either way")
     parser.add_argument("--val-dirs", default=",".join(DEFAULT_VAL_DIRS),
                         help="subfolders of --data held out for validation (comma-separated)")
     parser.add_argument("--autocast", choices=("auto", "on", "off"), default="auto",

@@ -208,7 +208,8 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
         # every quality equally often: a batch of 8 or 16 holds each once or twice; a smaller batch
         # takes the next qualities of the cycle at each step (batch 4: q1-4, then q5-8, ...)
         first = (step * batch_size) % NUM_QUALITIES
-        q = torch.from_numpy(rng.permutation((first + np.arange(batch_size)) % NUM_QUALITIES)).long().to(device)
+        q = torch.from_numpy(rng.permutation((first + np.arange(batch_size)) % NUM_QUALITIES)).long()
+        q = q.to(device)
         mse, bpp, _ = rd_terms(model, x, q, autocast)
         per_crop = lambdas[q] * 255 ** 2 * mse + bpp
         loss = (per_crop * balancer.weights(q, per_crop)).mean() if balancer else per_crop.mean()
