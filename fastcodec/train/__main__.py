@@ -83,13 +83,15 @@ def warm_start(model, source):
     return f"warm start from {path}: {len(matched)} of {len(own)} tensors"
 
 
-def warm_started(source, prefix):
-    """True when the warm-start weights hold tensors under prefix."""
+def warm_started(model, source, prefix):
+    """True when the warm-start weights hold tensors under prefix that fit `model` (name and shape:
+    a context part saved for another latent width does not count)."""
     from fastcodec.zoo import WEIGHTS_DIR, load_weights, manifest
 
     entry = manifest().get(source)
     _, _, state = load_weights(WEIGHTS_DIR / entry["file"] if entry else Path(source))
-    return any(k.startswith(prefix) for k in state)
+    own = model.state_dict()
+    return any(k.startswith(prefix) and k in own and own[k].shape == v.shape for k, v in state.items())
 
 
 def run_config(args):
@@ -141,7 +143,7 @@ def run(args):
     model.rate_quantization = args.rate_quantization
     if args.init and not (Path(args.out) / "ckpt.pt").exists():
         print(warm_start(model, args.init), flush=True)
-        if hasattr(model, "init_context_as_mean_scale") and not warm_started(args.init, "entropy_parameters."):
+        if hasattr(model, "init_context_as_mean_scale") and not warm_started(model, args.init, "entropy_parameters."):
             model.init_context_as_mean_scale()
             print("context path starts as the pass-through of the mean-scale prior", flush=True)
     if not 0.0 <= args.ema < 1.0:
