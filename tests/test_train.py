@@ -339,3 +339,23 @@ def test_context_warm_start_counts_only_tensors_that_fit(tmp_path):
               metadata={"architecture": old.name, "config": json.dumps(old.config())})
     assert warm_started(build("mbt2018", N=8, M=12), str(path), "entropy_parameters.")
     assert not warm_started(build("mbt2018", N=8, M=20), str(path), "entropy_parameters.")
+
+
+def test_jpeg_sources_can_be_reduced(tmp_path):
+    """--jpeg-downsample 2: a JPEG loads at half size (box average), a PNG as it is."""
+    from PIL import Image
+
+    from fastcodec.train.data import CropSampler, load_rgb
+
+    rng = np.random.default_rng(0)
+    arr = rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    Image.fromarray(arr).save(tmp_path / "a.jpg", quality=95)
+    Image.fromarray(arr).save(tmp_path / "b.png")
+    full = load_rgb(tmp_path / "a.jpg")
+    half = load_rgb(tmp_path / "a.jpg", 2)
+    assert half.shape == (20, 30, 3)
+    box = full.reshape(20, 2, 30, 2, 3).astype(float).mean((1, 3))
+    assert np.abs(half.astype(float) - box).max() <= 1.0
+    assert np.array_equal(load_rgb(tmp_path / "b.png", 2), arr)
+    sampler = CropSampler([tmp_path / "a.jpg", tmp_path / "b.png"], jpeg_downsample=2)
+    assert [im.shape for im in sampler.images] == [(20, 30, 3), (40, 60, 3)]

@@ -52,6 +52,9 @@ def build_parser(parser=None):
     parser.add_argument("--compile-gdn", action="store_true",
                         help="fuse GDN's elementwise work with torch.compile in training (CPU; ~6 %% faster "
                              "steps on mbt2018-mean; the first steps wait ~20 s for the compiler)")
+    parser.add_argument("--jpeg-downsample", type=int, default=1,
+                        help="reduce JPEG training photos by this factor (box average) to remove their block "
+                             "artifacts and 4:2:0 chroma; PNGs are kept at full size (default 1: off)")
     return parser
 
 
@@ -138,7 +141,7 @@ def run(args):
     if any("kodak" in str(p).lower() for p in train_paths):
         raise SystemExit("refusing to train on Kodak images")
     print(f"{len(train_paths)} training images, {len(val_paths)} held out", flush=True)
-    sampler = CropSampler(train_paths)
+    sampler = CropSampler(train_paths, jpeg_downsample=args.jpeg_downsample)
     model = build(args.arch, **run_config(args))
     model.rate_quantization = args.rate_quantization
     if args.init and not (Path(args.out) / "ckpt.pt").exists():
