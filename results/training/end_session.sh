@@ -11,6 +11,10 @@
 #   RUN_DESC      how this session's run started, for the notes, e.g. "a run started in session 11
 #                 from the shipped session-10 weights"; the script appends its step count
 #   BASE_HISTORY  the shipped transform steps before it, ending in " + " (see final_phase.sh)
+#   RUN_RECIPE    crops and learning rate of the run, for the notes (default "16x128^2 crops, ...,
+#                 lr 2e-4", what sessions 10-12 ran)
+#   RUN_ARGS      extra `fastcodec train` arguments of the run that the decay fork repeats (e.g.
+#                 "--crop 256 --batch 8")
 #
 # Sessions 10 and 11 ran the same steps with SESSION=10 BASE_OFFSET=53877 CTX_OFFSET=4400
 # HP_OFFSET=5400 and SESSION=11 BASE_OFFSET=80092 CTX_OFFSET=4800 HP_OFFSET=6400 (HP_STEPS=1000).
@@ -28,12 +32,12 @@ echo "base run step $S"
 rm -rf $R/decayfinal$SESSION && mkdir -p $R/decayfinal$SESSION
 cp $R/mbt2018-mean/ckpt.pt $R/decayfinal$SESSION/ckpt.pt
 nice -n 10 fastcodec train --arch mbt2018-mean --data ../shared/data/train --out $R/decayfinal$SESSION --steps $((S + 1000)) \
-  --lr 5e-5 --threads 2 --ema 0.999 --init mbt2018-mean --balance-qualities --compile-gdn
+  --lr 5e-5 --threads 2 --ema 0.999 --init mbt2018-mean --balance-qualities --compile-gdn ${RUN_ARGS:-}
 mkdir -p $R/s$SESSION
 python results/training/derived.py save $R/s$SESSION
 cp fastcodec/zoo/weights/mbt2018-mean.safetensors $R/s$SESSION/shipped${PREV}_mbt2018-mean.safetensors
 HP_STEPS=${HP_STEPS:-1000} BASE_CKPT=$R/decayfinal$SESSION/ckpt.pt \
- BASE_RECIPE="$RUN_DESC ($S steps), 16x128^2 crops, per-quality loss weights --balance-qualities, lr 2e-4, then 1,000 steps at lr 5e-5 (a fork; the run itself continues undecayed)" \
+ BASE_RECIPE="$RUN_DESC ($S steps), ${RUN_RECIPE:-16x128^2 crops, per-quality loss weights --balance-qualities, lr 2e-4}, then 1,000 steps at lr 5e-5 (a fork; the run itself continues undecayed)" \
  bash results/training/final_phase.sh
 python -m fastcodec.train.valcurve $R/s$SESSION/shipped${PREV}_mbt2018-mean.safetensors mbt2018-mean 2>&1 | tail -4 || true
 fastcodec eval --data ../shared/data/kodak --anchors ../shared/anchors --out results --merge \
