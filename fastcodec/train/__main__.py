@@ -73,28 +73,28 @@ def parse_lr_mult(text):
     return out
 
 
-def warm_start(model, source):
-    """Loads the tensors of `source` whose names and shapes match; returns a one-line summary."""
+def _fitting_tensors(model, source):
+    """(path, the tensors of `source` whose names and shapes match `model`'s)."""
     from fastcodec.zoo import WEIGHTS_DIR, load_weights, manifest
 
     entry = manifest().get(source)
     path = WEIGHTS_DIR / entry["file"] if entry else Path(source)
     _, _, state = load_weights(path)
     own = model.state_dict()
-    matched = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    return path, {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+
+
+def warm_start(model, source):
+    """Loads the tensors of `source` whose names and shapes match; returns a one-line summary."""
+    path, matched = _fitting_tensors(model, source)
     model.load_state_dict(matched, strict=False)
-    return f"warm start from {path}: {len(matched)} of {len(own)} tensors"
+    return f"warm start from {path}: {len(matched)} of {len(model.state_dict())} tensors"
 
 
 def warm_started(model, source, prefix):
     """True when the warm-start weights hold tensors under prefix that fit `model` (name and shape:
     a context part saved for another latent width does not count)."""
-    from fastcodec.zoo import WEIGHTS_DIR, load_weights, manifest
-
-    entry = manifest().get(source)
-    _, _, state = load_weights(WEIGHTS_DIR / entry["file"] if entry else Path(source))
-    own = model.state_dict()
-    return any(k.startswith(prefix) and k in own and own[k].shape == v.shape for k, v in state.items())
+    return any(k.startswith(prefix) for k in _fitting_tensors(model, source)[1])
 
 
 def run_config(args):
