@@ -93,7 +93,8 @@ def test_integer_predictions_follow_the_float_network(arch, order):
     syms, idx, means = net.encode(hyper, y)
     y_hat = net.latent(*net.decode(hyper, table, coding.encode(syms, idx, table)))
     with torch.no_grad():
-        hyp = torch.from_numpy(hyper.astype(np.float64)).permute(2, 0, 1)[None] * 2.0 ** -net.params_frac
+        hyp = torch.from_numpy(hyper.astype(np.float64)).permute(2, 0, 1)[None] * torch.pow(
+            2.0, -net.in_fracs[:2 * M].double())[None, :, None, None]
         if order == CHECKERBOARD:
             from fastcodec.layers import anchor_mask
 
@@ -116,6 +117,50 @@ def test_integer_predictions_follow_the_float_network(arch, order):
     idx_i[order_pos] = pos_idx
     diff = np.abs(idx_i.reshape(H, W, M) - idx_f)
     assert diff.max() <= 1 and diff.mean() < 0.05
+
+
+def _hyper_only_means_error(m, scale_down=None):
+    """Largest |integer - float| mean of the entropy parameters on the hyper input alone (zero
+    context), after freezing m; scale_down: hyper mean channels whose h_s output is divided by 128
+    and whose entropy-parameter input weights are multiplied by 128 (the same float function)."""
+    M = m.M
+    with torch.no_grad():
+        if scale_down is not None:
+            last = [c for c in m.h_s if isinstance(c, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))][-1]
+            rows = [M + c for c in scale_down]
+            if isinstance(last, torch.nn.ConvTranspose2d):
+                last.weight[:, rows] /= 128
+            else:
+                last.weight[rows] /= 128
+            last.bias[rows] /= 128
+            m.entropy_parameters[0].weight[:, rows] *= 128
+        x = torch.rand(1, 3, 128, 192, generator=torch.Generator().manual_seed(1))
+        y = m.g_a(x) * 3
+        z = torch.round(m.h_a(y))
+        ihs = freeze_sequential(m.h_s.float(), [z])
+        net = freeze_context(m, ihs, [(y, z)], m.context_order)
+        hyper = net.hyper_input(torch.round(ihs(z).double() * 2.0 ** ihs.out_frac).to(torch.int64))
+        H, W = hyper.shape[:2]
+        _, mean = net.predict(torch.zeros(H, W, M, dtype=torch.int64), hyper, torch.arange(H * W), W, False)
+        mean_i = mean.double() * torch.pow(2.0, -net.mean_frac.double())
+        p = ihs(z).double()
+        _, mean_f = m.entropy_parameters.double()(torch.cat([p, torch.zeros_like(p)], 1)).chunk(2, 1)
+        m.float()
+    return float((mean_i - mean_f[0].permute(1, 2, 0).reshape(H * W, M)).abs().max())
+
+
+@pytest.mark.parametrize("arch,order", ARCHS)
+def test_each_input_channel_keeps_its_own_precision(arch, order):
+    """Hyper channels 128x smaller than the others (the low qualities' means beside the top ones')
+    are resolved in their own format, not in the largest channel's: the integer means follow the
+    float network as closely as when every channel had the same range."""
+    torch.manual_seed(0)
+    base = build(arch, N=16, M=24).eval()
+    scaled = build(arch, N=16, M=24).eval()
+    scaled.load_state_dict(base.state_dict())
+    err = _hyper_only_means_error(base)
+    err_scaled = _hyper_only_means_error(scaled, scale_down=range(0, 24, 2))
+    assert err_scaled < 1.5 * err, (err, err_scaled)   # one format per layer: 3.8x
 
 
 @pytest.mark.parametrize("arch,order", ARCHS)

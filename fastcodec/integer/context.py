@@ -66,13 +66,17 @@ def fit_output_channel(w, b, in_frac, out_frac, in_amax, masks=(None,)):
 class Int32Layer(nn.Module):
     """A frozen 1x1 (or tap-gathered) layer: out[n, o] from in[n, cin] (see module docstring)."""
 
-    def __init__(self, weight, bias, shift, in_amax, amax=ACT_AMAX, leaky=-1, w_exp=None):
+    def __init__(self, weight, bias, shift, in_amax, amax=ACT_AMAX, leaky=-1, w_exp=None, col_exp=None):
         super().__init__()
         self.register_buffer("weight_q", weight.to(torch.int16))
-        #: per output channel: weight_q = round(float weight * 2^w_exp), so the shipped file can
-        #: omit weight_q and rebuild it exactly from the fp16 float weights
+        #: per output channel: weight_q = round(float weight * 2^(w_exp + col_exp)), so the shipped
+        #: file can omit weight_q and rebuild it exactly from the fp16 float weights
         self.register_buffer("w_exp", torch.zeros(weight.shape[0], dtype=torch.int32) if w_exp is None
                              else torch.as_tensor(w_exp, dtype=torch.int32))
+        #: per input channel: its format is the layer's input format minus col_exp[c] fractional
+        #: bits (inputs with their own formats, folded into the weights; zeros: one format)
+        self.register_buffer("col_exp", torch.zeros(weight.shape[1], dtype=torch.int32) if col_exp is None
+                             else torch.as_tensor(col_exp, dtype=torch.int32))
         self.register_buffer("bias_q", bias.to(torch.int32))
         self.register_buffer("shift", shift.to(torch.int32))
         self.register_buffer("meta", torch.tensor([in_amax, amax, leaky], dtype=torch.int32))
@@ -90,10 +94,14 @@ class Int32Layer(nn.Module):
         return int(self.meta[2])
 
     @classmethod
-    def freeze(cls, weight, bias, in_frac, out_frac, in_amax=ACT_AMAX, amax=ACT_AMAX, leaky=-1):
+    def freeze(cls, weight, bias, in_frac, out_frac, in_amax=ACT_AMAX, amax=ACT_AMAX, leaky=-1, col_exp=None):
         """weight [cout, cin] and bias [cout] float; out_frac an int or a [cout] list. Per output
-        channel, the largest weight exponent e with |round(w 2^e)| <= 32767 and the no-overflow bound."""
+        channel, the largest weight exponent e with |round(w 2^e)| <= 32767 and the no-overflow bound.
+        col_exp [cin] (>= 0): input channel c comes with in_frac - col_exp[c] fractional bits; the
+        weights of its column are scaled by 2^col_exp[c] so the sum is in the in_frac format."""
         w = weight.detach().double().cpu()
+        col_exp = torch.zeros(w.shape[1], dtype=torch.int64) if col_exp is None else torch.as_tensor(col_exp).to(torch.int64)
+        w = w * torch.pow(2.0, col_exp.double())[None, :]
         b = bias.detach().double().cpu() if bias is not None else torch.zeros(w.shape[0], dtype=torch.float64)
         cout = w.shape[0]
         out_frac = torch.as_tensor(out_frac, dtype=torch.int64).expand(cout).clone()
@@ -104,13 +112,16 @@ class Int32Layer(nn.Module):
         for o in range(cout):
             e, bb, sh, out_frac[o] = fit_output_channel(w[o], float(b[o]), in_frac, int(out_frac[o]), in_amax)
             wq[o], bq[o], shift[o], exps[o] = torch.round(w[o] * 2.0 ** e), bb, sh, e
-        layer = cls(wq, bq, shift, in_amax, amax, leaky, exps)
+        layer = cls(wq, bq, shift, in_amax, amax, leaky, exps, col_exp)
         return layer, out_frac
 
     @staticmethod
-    def quantize(weight, w_exp):
-        """round(weight * 2^w_exp) per output channel, in float64 (exact for fp16/fp32 weights)."""
-        return torch.round(weight.detach().double().cpu() * torch.pow(2.0, w_exp.double())[:, None])
+    def quantize(weight, w_exp, col_exp=None):
+        """round(weight * 2^(w_exp[o] + col_exp[c])), in float64 (exact for fp16/fp32 weights)."""
+        e = w_exp.double()[:, None]
+        if col_exp is not None:
+            e = e + torch.as_tensor(col_exp).double()[None, :]
+        return torch.round(weight.detach().double().cpu() * torch.pow(2.0, e))
 
     def forward(self, a):
         """a: int64 [n, cin] within +-in_amax -> int64 [n, cout]. float64 matmul is exact here:
@@ -167,10 +178,12 @@ class IntContextNet(nn.Module):
             p = f"layers.{i}."
             meta = tensors[p + "meta"].tolist()
             w_exp = tensors.get(p + "w_exp")
+            col_exp = tensors.get(p + "col_exp")   # absent in files frozen before session 14: one format
             wq = tensors.get(p + "weight_q")
             if wq is None:
-                wq = Int32Layer.quantize(float_weights[i], w_exp)
-            layers.append(Int32Layer(wq, tensors[p + "bias_q"], tensors[p + "shift"], *meta, w_exp=w_exp))
+                wq = Int32Layer.quantize(float_weights[i], w_exp, col_exp)
+            layers.append(Int32Layer(wq, tensors[p + "bias_q"], tensors[p + "shift"], *meta, w_exp=w_exp,
+                                     col_exp=col_exp))
         fr = tensors["fracs"].tolist()
         net = cls(M, order, tensors["taps"], layers, tensors.get("hyper_shift_c", fr[0]), fr[1], tensors["mean_frac"], tensors["thresholds"], fr[2])
         net.core()  # validates the shapes and the no-overflow bounds in C++ now, not mid-decode
@@ -187,8 +200,14 @@ class IntContextNet(nn.Module):
 
     @property
     def params_frac(self):
-        """Fractional bits of the entropy-parameter input (hyper and context alike)."""
+        """Fractional bits of the entropy-parameter input: of every channel in files frozen before
+        session 14, else the finest; channel c has params_frac - layers[1].col_exp[c] (in_fracs)."""
         return int(self.fracs[2])
+
+    @property
+    def in_fracs(self):
+        """[4M] int64: fractional bits of each entropy-parameter input channel (hyper, then context)."""
+        return self.params_frac - self.layers[1].col_exp.to(torch.int64)
 
     # ---- the shared definitions -----------------------------------------------------------
     def hyper_input(self, h_int):
@@ -332,11 +351,24 @@ def float_weight_matrices(model, taps):
     return [tap_weight(model.context_prediction.weight.detach(), taps)] + [c.weight.detach()[:, :, 0, 0] for c in ep]
 
 
+def _channel_fracs(tensors, amax, headroom, max_frac):
+    """Per channel of a list of [n, C, ...] tensors: the most fractional bits keeping headroom x its
+    largest |value| within amax (at most max_frac: channels that stay ~0 need no more)."""
+    peak = torch.stack([t.abs().amax(dim=[d for d in range(t.dim()) if d != 1]) for t in tensors]).amax(0)
+    return torch.tensor([min(max_frac, _frac_for(float(p), amax, headroom)) for p in peak], dtype=torch.int64)
+
+
 @torch.no_grad()
-def freeze_context(model, int_h_s, calibration, order, headroom=2.0, amax=ACT_AMAX):
+def freeze_context(model, int_h_s, calibration, order, headroom=2.0, amax=ACT_AMAX, max_frac=20):
     """Freezes model.context_prediction + model.entropy_parameters into an IntContextNet.
     calibration: list of (y [1, M, H, W] float, z_hat [1, N, h, w]) from real images; int_h_s the
-    frozen hyper synthesis (its output format fixes the hyper input)."""
+    frozen hyper synthesis (its output format bounds the hyper input's).
+
+    Every activation channel gets its own format (fractional bits from its own calibration peak x
+    headroom): the next layer takes the differences as column exponents of its weights (Int32Layer
+    col_exp), so the integer arithmetic and the C++ loops are those of one format per layer. One
+    format per layer (before session 14) cost the low qualities most: their means and scales are
+    a few tenths, resolved in 1/16ths where the top quality's peaks set the format."""
     from fastcodec.entropy.coders import _gaussian_table
 
     M = model.M
@@ -359,32 +391,30 @@ def freeze_context(model, int_h_s, calibration, order, headroom=2.0, amax=ACT_AM
         conv.float()
         ys.append(y_hat.double())
     y_frac = max(0, _frac_for(max(float(t.abs().max()) for t in ys), amax, headroom))
-    e_frac = _frac_for(max(max(float(t.abs().max()) for t in hypers), max(float(t.abs().max()) for t in ctxs)),
-                       amax, headroom)
-    ctx_layer, cf = Int32Layer.freeze(tap_weight(conv.weight.double(), taps), conv.bias, y_frac, e_frac, amax, amax)
-    if int(cf.min()) != e_frac:
-        raise ValueError("context layer cannot produce the entropy-parameter input format")
+    # hyper input: each h_s output channel shifted right to its own format (never left: no new bits)
+    hs_frac = torch.as_tensor(int_h_s.out_frac, dtype=torch.int64).reshape(-1).expand(2 * M)
+    h_frac = torch.minimum(_channel_fracs(hypers, amax, headroom, max_frac), hs_frac)
+    ctx_layer, c_frac = Int32Layer.freeze(tap_weight(conv.weight.double(), taps), conv.bias, y_frac,
+                                          _channel_fracs(ctxs, amax, headroom, max_frac), amax, amax)
+    in_frac = torch.cat([h_frac, c_frac])
     acts = [torch.cat([h, c], 1) for h, c in zip(hypers, ctxs)]
-    layers, frac = [ctx_layer], e_frac
+    layers, params_frac = [ctx_layer], int(in_frac.max())
     for i, c in enumerate(ep):
         outs = [c.double()(a) for a in acts]
         c.float()
         last = i == len(ep) - 1
-        if last:   # per-channel formats: scales and means have very different ranges
-            peak = torch.stack([o.abs().amax(dim=(0, 2, 3)) for o in outs]).amax(0)
-            out_frac = [_frac_for(float(p), amax, headroom) for p in peak]
-        else:
-            out_frac = _frac_for(max(float(o.abs().max()) for o in outs), amax, headroom)
+        want = _channel_fracs(outs, amax, headroom, max_frac)   # the clamp acts before the LeakyReLU
+        if not last:
+            outs = [torch.nn.functional.leaky_relu(o, slopes[i]) for o in outs]
+        F = int(in_frac.max())
         leaky = -1 if last else int(round(slopes[i] * (1 << LEAKY_SHIFT)))
-        layer, of = Int32Layer.freeze(c.weight.double()[:, :, 0, 0], c.bias, frac, out_frac, amax, amax, leaky)
+        layer, in_frac = Int32Layer.freeze(c.weight.double()[:, :, 0, 0], c.bias, F, want, amax, amax, leaky,
+                                           col_exp=F - in_frac)
         layers.append(layer)
-        frac = of if last else int(of.min())
-        if not last and int(of.max()) != int(of.min()):
-            raise ValueError("hidden entropy-parameter layer needs one output format")
-        acts = [torch.nn.functional.leaky_relu(o, slopes[i]) if not last else o for o in outs]
-    out_frac = frac  # [2M] tensor
+        acts = outs
+    out_frac = in_frac  # [2M]: scales then means
     table_scales = _gaussian_table()[0].double()
     s_frac = out_frac[:M]
     thr = torch.floor(table_scales[None, :] * torch.pow(2.0, s_frac.double())[:, None]).clamp(-ACC_LIMIT, ACC_LIMIT)
-    hyper_shift = torch.as_tensor(int_h_s.out_frac, dtype=torch.int64) - e_frac   # v1: one format; int32 nets: per channel
-    return IntContextNet(M, order, taps, layers, hyper_shift, y_frac, out_frac[M:], thr.to(torch.int64), e_frac)
+    hyper_shift = hs_frac - h_frac
+    return IntContextNet(M, order, taps, layers, hyper_shift, y_frac, out_frac[M:], thr.to(torch.int64), params_frac)
