@@ -1,0 +1,73 @@
+"""What the integer context path costs: the context models' Kodak bytes and PSNR through the integer
+path (what ships, decodable on any machine) and through their float path (same weights, float
+context and entropy parameters), and with --refreeze also through the integer path frozen again by
+the current code from the same float weights (to measure a change of fastcodec.integer.context on
+weights frozen before it).
+
+    python -m benchmarks.int_context_vs_float [--images 24] [--qualities 1,4,8]
+        [--models he2021-checkerboard,mbt2018] [--refreeze ../shared/data/train/mcmaster]
+"""
+import argparse
+import json
+import math
+
+import torch
+
+from fastcodec.train.data import list_images, load_rgb
+from fastcodec.zoo import load_model
+
+KODAK = "../shared/data/kodak"
+
+
+def code(model, images, q):
+    """(mean bpp from the real streams, mean PSNR-RGB on 8-bit output) over images at 0-based q."""
+    bpp = psnr = 0.0
+    for im in images:
+        x = torch.from_numpy(im.copy()).permute(2, 0, 1)[None].float() / 255
+        out = model.compress(x, q)
+        x_hat = model.decompress(out["strings"], out["latent"], out["size"], q)
+        mse = ((x_hat * 255).round() - x * 255).pow(2).mean().item()
+        bpp += 8 * sum(len(s) for s in out["strings"]) / (x.shape[2] * x.shape[3])
+        psnr += 10 * math.log10(255 ** 2 / mse)
+    return bpp / len(images), psnr / len(images)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--images", type=int, default=24)
+    p.add_argument("--qualities", default="1,4,8")
+    p.add_argument("--models", default="he2021-checkerboard,mbt2018")
+    p.add_argument("--refreeze", default=None, help="calibration photos (never Kodak) to freeze the path again with")
+    p.add_argument("--data", default=KODAK)
+    p.add_argument("--threads", type=int, default=1)
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    images = [load_rgb(f) for f in list_images(a.data)[: a.images]]
+    rows = []
+    for name in a.models.split(","):
+        m = load_model(name).eval()
+        paths = {"integer": m.int_context}
+        if a.refreeze:
+            from fastcodec.train.export import calibration_latents
+
+            shipped = m.int_context
+            m.freeze_prior(calibration_latents(m, a.refreeze))
+            paths["integer, frozen again"] = m.int_context
+            m.__dict__["_int_context"] = shipped
+        paths["float"] = None
+        for q in [int(v) for v in a.qualities.split(",")]:
+            row = {"model": name, "quality": q}
+            for label, net in paths.items():
+                m.__dict__["_int_context"] = net
+                row[label] = code(m, images, q - 1)
+            m.__dict__["_int_context"] = paths["integer"]
+            rows.append(row)
+            f_bpp = row["float"][0]
+            print(f"{name} q{q}: " + ", ".join(
+                f"{k} {b:.4f} bpp {d:.3f} dB ({100 * (b / f_bpp - 1):+.2f} % bits vs float)"
+                for k, v in row.items() if k not in ("model", "quality") for b, d in [v]), flush=True)
+    print(json.dumps(rows))
+
+
+if __name__ == "__main__":
+    main()
