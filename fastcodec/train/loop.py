@@ -159,9 +159,12 @@ def averaged_copy(model, state):
 
 def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_every=100, ckpt_every=500,
           val_images=(), val_every=2000, seed=0, autocast=True, clip=1.0, freeze=(), lr_mult=None, ema=0.0,
-          balance=False, device="cpu"):
+          balance=False, device="cpu", keep_distortion=False):
     """freeze: names of top-level modules (g_a, g_s, h_a, h_s, entropy_bottleneck, gains, ...) kept
-    fixed; with g_s among them the synthesis is skipped and the loss is the rate alone.
+    fixed; with both g_a and g_s among them the synthesis is skipped and the loss is the rate alone,
+    unless keep_distortion (for parts that move the reconstruction through the means they predict,
+    as a context model's do). With g_s frozen and g_a trained (an encoder fine-tuned for another
+    entropy model), the distortion always counts: rate alone would teach g_a to output nothing.
     lr_mult: {module name: factor} multiplying the learning rate of its parameters.
     ema: decay of a moving average of the weights kept beside them (0: none), saved in the
     checkpoint as "ema" (a full state_dict; export it with --ema) and validated as "val_ema".
@@ -175,7 +178,7 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
     model = model.to(device, memory_format=torch.channels_last)
     for name in freeze:
         getattr(model, name).requires_grad_(False)
-    model.synthesis_in_training = "g_s" not in freeze
+    model.synthesis_in_training = keep_distortion or not {"g_a", "g_s"} <= set(freeze)
     trainable = [p for p in model.parameters() if p.requires_grad]
     names, groups = lr_groups(model, lr, lr_mult)
     opt = torch.optim.Adam(groups, lr=lr)
