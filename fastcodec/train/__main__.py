@@ -33,10 +33,7 @@ def build_parser(parser=None):
     parser.add_argument("--freeze", default="",
                         help="comma-separated modules kept fixed (e.g. g_a,g_s,h_a,h_s,entropy_bottleneck,gains); "
                              "with g_a and g_s both frozen the synthesis is skipped and the loss is the rate "
-                             "alone (unless --keep-distortion)")
-    parser.add_argument("--keep-distortion", action="store_true",
-                        help="with g_a and g_s frozen, still run the synthesis and keep the distortion term "
-                             "(a context model's means move the reconstruction)")
+                             "alone; with g_a trained the distortion counts")
     parser.add_argument("--init", default=None,
                         help="start from these weights (.safetensors or a zoo name); tensors whose name and "
                              "shape match are loaded, so a context model can start from a mean-scale model")
@@ -161,7 +158,7 @@ def run(args):
     train(model, sampler, args.out, args.steps, batch_size=args.batch, crop=args.crop, lr=args.lr,
           val_images=[load_rgb(p) for p in val_paths], seed=args.seed, autocast=autocast,
           freeze=tuple(f for f in args.freeze.split(",") if f), lr_mult=parse_lr_mult(args.lr_mult), ema=args.ema,
-          balance=args.balance_qualities, device=device, keep_distortion=args.keep_distortion)
+          balance=args.balance_qualities, device=device)
     return 0
 
 

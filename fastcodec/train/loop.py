@@ -159,12 +159,12 @@ def averaged_copy(model, state):
 
 def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_every=100, ckpt_every=500,
           val_images=(), val_every=2000, seed=0, autocast=True, clip=1.0, freeze=(), lr_mult=None, ema=0.0,
-          balance=False, device="cpu", keep_distortion=False):
+          balance=False, device="cpu"):
     """freeze: names of top-level modules (g_a, g_s, h_a, h_s, entropy_bottleneck, gains, ...) kept
-    fixed; with both g_a and g_s among them the synthesis is skipped and the loss is the rate alone,
-    unless keep_distortion (for parts that move the reconstruction through the means they predict,
-    as a context model's do). With g_s frozen and g_a trained (an encoder fine-tuned for another
-    entropy model), the distortion always counts: rate alone would teach g_a to output nothing.
+    fixed; with both g_a and g_s among them the synthesis is skipped and the loss is the rate alone
+    (the straight-through rounding round(y - mu) + mu gives the predicted means no distortion
+    gradient). With g_s frozen and g_a trained (an encoder fine-tuned for another entropy model),
+    the distortion counts: rate alone would teach g_a to send nothing.
     lr_mult: {module name: factor} multiplying the learning rate of its parameters.
     ema: decay of a moving average of the weights kept beside them (0: none), saved in the
     checkpoint as "ema" (a full state_dict; export it with --ema) and validated as "val_ema".
@@ -178,7 +178,7 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
     model = model.to(device, memory_format=torch.channels_last)
     for name in freeze:
         getattr(model, name).requires_grad_(False)
-    model.synthesis_in_training = keep_distortion or not {"g_a", "g_s"} <= set(freeze)
+    model.synthesis_in_training = not {"g_a", "g_s"} <= set(freeze)
     trainable = [p for p in model.parameters() if p.requires_grad]
     names, groups = lr_groups(model, lr, lr_mult)
     opt = torch.optim.Adam(groups, lr=lr)
