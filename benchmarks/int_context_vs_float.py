@@ -9,27 +9,21 @@ weights frozen before it).
 """
 import argparse
 import json
-import math
 
 import torch
 
 from fastcodec.train.data import list_images, load_rgb
+from fastcodec.train.evaluate import evaluate_model
 from fastcodec.zoo import load_model
 
 KODAK = "../shared/data/kodak"
 
 
 def code(model, images, q):
-    """(mean bpp from the real streams, mean PSNR-RGB on 8-bit output) over images at 0-based q."""
-    bpp = psnr = 0.0
-    for im in images:
-        x = torch.from_numpy(im.copy()).permute(2, 0, 1)[None].float() / 255
-        out = model.compress(x, q)
-        x_hat = model.decompress(out["strings"], out["latent"], out["size"], q)
-        mse = ((x_hat * 255).round() - x * 255).pow(2).mean().item()
-        bpp += 8 * sum(len(s) for s in out["strings"]) / (x.shape[2] * x.shape[3])
-        psnr += 10 * math.log10(255 ** 2 / mse)
-    return bpp / len(images), psnr / len(images)
+    """(mean bpp of the .fcx containers, mean PSNR-RGB on 8-bit output) over images at 1-based q,
+    as `fastcodec eval` measures them."""
+    point = evaluate_model(model, images, qualities=[q], log=lambda *_: None)[0]
+    return point["bpp"], point["psnr"]
 
 
 def main(argv=None):
@@ -42,7 +36,7 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
-    images = [load_rgb(f) for f in list_images(a.data)[: a.images]]
+    images = [(f.name, load_rgb(f)) for f in list_images(a.data)[: a.images]]
     rows = []
     for name in a.models.split(","):
         m = load_model(name).eval()
@@ -59,7 +53,7 @@ def main(argv=None):
             row = {"model": name, "quality": q}
             for label, net in paths.items():
                 m.__dict__["_int_context"] = net
-                row[label] = code(m, images, q - 1)
+                row[label] = code(m, images, q)
             m.__dict__["_int_context"] = paths["integer"]
             rows.append(row)
             f_bpp = row["float"][0]
