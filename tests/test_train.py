@@ -49,6 +49,19 @@ def test_small_batches_cycle_through_every_quality(tmp_path):
     assert all(b > 0 for b in rec["bpp"]), rec["bpp"]  # every quality had crops in the 2 steps
 
 
+def test_training_can_be_restricted_to_some_qualities(tmp_path):
+    """--qualities: crops are drawn from the chosen qualities only, each equally often."""
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    sampler = ArraySampler([rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(2)])
+    model = build("bmshj2018-hyperprior", N=8, M=12)
+    train(model, sampler, tmp_path, 2, batch_size=4, crop=64, log_every=2, ckpt_every=100, qualities=[0, 7])
+    rec = json.loads((tmp_path / "log.jsonl").read_text().splitlines()[-1])
+    assert [i for i, b in enumerate(rec["bpp"]) if b > 0] == [0, 7], rec["bpp"]
+    with pytest.raises(ValueError, match="qualities"):
+        train(model, sampler, tmp_path / "bad", 1, batch_size=4, crop=64, qualities=[8])
+
+
 def test_optimizer_state_is_matched_by_name():
     model = build("mbt2018-mean", N=8, M=12)
     names = [n for n, _ in model.named_parameters()]

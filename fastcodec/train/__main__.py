@@ -53,6 +53,9 @@ def build_parser(parser=None):
     parser.add_argument("--compile-gdn", action="store_true",
                         help="fuse GDN's elementwise work with torch.compile in training (CPU; ~6 %% faster "
                              "steps on mbt2018-mean; the first steps wait ~20 s for the compiler)")
+    parser.add_argument("--qualities", default="",
+                        help="comma-separated qualities (1-8) the crops are drawn from, each equally often "
+                             "(default: all); e.g. 1 alone measures what sharing the transforms costs q1")
     parser.add_argument("--jpeg-downsample", type=int, default=1,
                         help="reduce JPEG training photos by this factor (box average) to remove their block "
                              "artifacts and 4:2:0 chroma; PNGs are kept at full size (default 1: off)")
@@ -96,6 +99,19 @@ def warm_started(model, source, prefix):
     """True when the warm-start weights hold tensors under prefix that fit `model` (name and shape:
     a context part saved for another latent width does not count)."""
     return any(k.startswith(prefix) for k in _fitting_tensors(model, source)[1])
+
+
+def parse_qualities(text):
+    """--qualities "1,2" -> [0, 1] (0-based); "" -> None (all)."""
+    if not text.strip():
+        return None
+    try:
+        qs = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise SystemExit(f"--qualities: expected comma-separated integers 1-8, got {text!r}") from None
+    if not qs or min(qs) < 1 or max(qs) > 8:
+        raise SystemExit(f"--qualities: expected qualities in 1-8, got {text!r}")
+    return [q - 1 for q in qs]
 
 
 def run_config(args):
@@ -158,7 +174,7 @@ def run(args):
     train(model, sampler, args.out, args.steps, batch_size=args.batch, crop=args.crop, lr=args.lr,
           val_images=[load_rgb(p) for p in val_paths], seed=args.seed, autocast=autocast,
           freeze=tuple(f for f in args.freeze.split(",") if f), lr_mult=parse_lr_mult(args.lr_mult), ema=args.ema,
-          balance=args.balance_qualities, device=device)
+          balance=args.balance_qualities, device=device, qualities=parse_qualities(args.qualities))
     return 0
 
 

@@ -159,7 +159,7 @@ def averaged_copy(model, state):
 
 def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_every=100, ckpt_every=500,
           val_images=(), val_every=2000, seed=0, autocast=True, clip=1.0, freeze=(), lr_mult=None, ema=0.0,
-          balance=False, device="cpu"):
+          balance=False, device="cpu", qualities=None):
     """freeze: names of top-level modules (g_a, g_s, h_a, h_s, entropy_bottleneck, gains, ...) kept
     fixed; with both g_a and g_s among them the synthesis is skipped and the loss is the rate alone
     (the straight-through rounding round(y - mu) + mu gives the predicted means no distortion
@@ -170,7 +170,12 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
     checkpoint as "ema" (a full state_dict; export it with --ema) and validated as "val_ema".
     balance: weight each crop's loss by 1 / its quality's running mean loss (QualityBalance).
     device: where the model trains ("cpu", "cuda", ...); checkpoints hold CPU tensors wherever it
-    trained, so a run moves between machines."""
+    trained, so a run moves between machines.
+    qualities: the 0-based qualities the crops are drawn from, each equally often (default: all 8),
+    e.g. to measure what sharing the transforms across qualities costs one of them."""
+    qualities = np.arange(NUM_QUALITIES) if qualities is None else np.asarray(sorted(set(qualities)), dtype=np.int64)
+    if qualities.size == 0 or qualities.min() < 0 or qualities.max() >= NUM_QUALITIES:
+        raise ValueError(f"qualities: expected 0-based indices in [0, {NUM_QUALITIES}), got {qualities.tolist()}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = out_dir / "ckpt.pt"
@@ -210,8 +215,8 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
         x = sampler.batch(rng, batch_size, crop).to(device)
         # every quality equally often: a batch of 8 or 16 holds each once or twice; a smaller batch
         # takes the next qualities of the cycle at each step (batch 4: q1-4, then q5-8, ...)
-        first = (step * batch_size) % NUM_QUALITIES
-        q = torch.from_numpy(rng.permutation((first + np.arange(batch_size)) % NUM_QUALITIES)).long()
+        first = (step * batch_size) % qualities.size
+        q = torch.from_numpy(rng.permutation(qualities[(first + np.arange(batch_size)) % qualities.size])).long()
         q = q.to(device)
         mse, bpp, _ = rd_terms(model, x, q, autocast)
         per_crop = lambdas[q] * 255 ** 2 * mse + bpp
