@@ -14,10 +14,12 @@ def architectures():
     return sorted(_ARCHITECTURES)
 
 
-def build(name, **kwargs):
-    """A fresh (untrained) model of architecture `name`."""
+def build(name, film=False, **kwargs):
+    """A fresh (untrained) model of architecture `name`; film=True adds the per-quality modulation
+    of its transforms (fastcodec.models.film), as a stored config may ask."""
     try:
         module, cls = _ARCHITECTURES[name]
     except KeyError:
         raise ValueError(f"unknown architecture {name!r}; known: {', '.join(architectures())}") from None
-    return getattr(import_module(module), cls)(**kwargs)
+    model = getattr(import_module(module), cls)(**kwargs)
+    return model.add_film() if film else model

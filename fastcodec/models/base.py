@@ -10,6 +10,7 @@ from torch import nn
 from fastcodec.entropy.coders import FactorizedCoder
 from fastcodec.functional.subpixel import conv_transpose_subpixel, subpixel_weights
 from fastcodec.models.fast_layers import FastLayers
+from fastcodec.models.film import QualityFiLM, gdn_positions, modulated_layers, run_modulated
 from fastcodec.models.fast_layers import supported as fast_layers_supported
 from fastcodec.models.gains import QualityGains
 from fastcodec.models.refine import better_streams, check_steps, refine_latents
@@ -74,15 +75,61 @@ class LearnedCodec(nn.Module):
             self.__dict__["_fast_layers_cache"] = FastLayers()  # not a submodule, not in state_dict()
         return self.__dict__["_fast_layers_cache"]
 
+    def add_film(self):
+        """Per-quality modulation of the GDN inputs of g_a and g_s (fastcodec.models.film), identity
+        until trained; build(..., film=True) calls it."""
+        self.film = QualityFiLM([self.g_a[i].beta.shape[0] for i in gdn_positions(self.g_a)]
+                                + [self.g_s[i].beta.shape[0] for i in gdn_positions(self.g_s)],
+                                self.gains.log_gain.shape[0])
+        self.__dict__.pop("_film_cache", None)
+        return self
+
+    def _film_values(self, q):
+        if q is None:
+            raise ValueError("q: this model modulates its transforms per quality; pass the quality")
+        return self.film.values(q)
+
+    def analysis_train(self, x, q, autocast):
+        """y = g_a(x) * gain(q) in a training/evaluation pass (q per crop): the layers producing y in
+        float32, the rest under bf16 autocast where enabled."""
+        if getattr(self, "film", None) is None:
+            return run_mixed(self.g_a, x, autocast) * self.gains.gain(q)
+        return run_modulated(self.g_a, x, self.film, 0, self._film_values(q), autocast) * self.gains.gain(q)
+
+    def _coding_transform(self, name, q):
+        """g_a or g_s as coding runs it at quality q: the module itself, or for a model with FiLM a
+        copy with the modulation folded into its convolutions (cached per quality and weights
+        version); None where q differs across the batch (then the activations are modulated)."""
+        seq = getattr(self, name)
+        film = getattr(self, "film", None)
+        if film is None:
+            return seq
+        qs = q.reshape(-1)
+        if not bool((qs == qs[0]).all()):
+            return None
+        key = (name, float(qs[0]), str(seq[0].weight.device))
+        versions = tuple(p._version for p in (*seq.parameters(), *film.parameters()))
+        cache = self.__dict__.setdefault("_film_cache", {})
+        hit = cache.get(key)
+        if hit is None or hit[0] != versions:
+            if len(cache) >= 8:
+                cache.pop(next(iter(cache)))
+            first = 0 if name == "g_a" else len(gdn_positions(self.g_a))
+            hit = cache[key] = (versions, film.folded(seq, first, qs[:1]))
+        return hit[1]
+
     def analyze(self, x, q):
         """y = g_a(x) * gain(q), as used when coding."""
         x = dense_channels_last(x)
+        g_a = self._coding_transform("g_a", q)
+        if g_a is None:
+            return self.analysis_train(x, q, self._bf16())
         fast = self._fast_layers()
         if fast is None:
-            return run_mixed(self.g_a, x, self._bf16()) * self.gains.gain(q)
+            return run_mixed(g_a, x, self._bf16()) * self.gains.gain(q)
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            h = fast.run(self.g_a[:-1], x)
-        return self.g_a[-1](h.float()) * self.gains.gain(q)
+            h = fast.run(g_a[:-1], x)
+        return g_a[-1](h.float()) * self.gains.gain(q)
 
     def hyper_analyze(self, y):
         """z = h_a(y) as used when coding (the scale hyperprior takes |y|)."""
@@ -93,12 +140,15 @@ class LearnedCodec(nn.Module):
     def synthesize(self, y_hat, q):
         """x_hat = g_s(y_hat * inv_gain(q)), as used when coding."""
         y = dense_channels_last(y_hat * self.gains.inv_gain(q))
+        g_s = self._coding_transform("g_s", q)
+        if g_s is None:  # qualities differ across the batch
+            return self.synthesis_train(y, self._bf16(), q).contiguous()
         # all of g_s under bf16 autocast where enabled, its last layer too: training runs it so
         # (measured on 12 Kodak images, mbt2018-mean: +0.007 / +0.014 / +0.028 dB at q1 / q4 / q8
         # over a float32 last layer, and 15 % faster)
         tail = self._synthesis_tail()
         fast = self._fast_layers()
-        layers = self.g_s if tail is None else self.g_s[:-1]
+        layers = g_s if tail is None else g_s[:-1]
         with torch.autocast(y.device.type, dtype=torch.bfloat16, enabled=self._bf16()):
             h = layers(y) if fast is None else fast.run(layers, y)
             out = None if fast is None or tail is None else fast.last_layer(self.g_s[-1], h)
@@ -106,14 +156,19 @@ class LearnedCodec(nn.Module):
                 return out
             return (h if tail is None else conv_transpose_subpixel(h, *tail)).float().contiguous()
 
-    def synthesis_train(self, y, autocast):
+    def synthesis_train(self, y, autocast, q=None):
         """g_s in a training pass: under bf16 autocast (when enabled), the last transposed
         convolution as the equivalent sub-pixel convolution built from its weights at every call
         (fastcodec.functional.subpixel: the same sums, so the same gradients to rounding; its
-        forward is ~2x faster on CPUs for 3 output channels: 18 -> 9 ms of a 16x128^2 step)."""
+        forward is ~2x faster on CPUs for 3 output channels: 18 -> 9 ms of a 16x128^2 step).
+        q: the qualities (per crop) of a model with FiLM."""
         last = self.g_s[-1]
+        film = getattr(self, "film", None)
         with torch.autocast(y.device.type, dtype=torch.bfloat16, enabled=autocast):
-            h = self.g_s[:-1](y)
+            if film is None:
+                h = self.g_s[:-1](y)
+            else:
+                h = modulated_layers(self.g_s[:-1], y, film, len(gdn_positions(self.g_a)), self._film_values(q))
             sub = None
             if isinstance(last, nn.ConvTranspose2d) and last.stride[0] == last.stride[1]:
                 sub = subpixel_weights(last.weight, last.bias, last.stride[0], last.padding[0],
@@ -288,6 +343,8 @@ class LearnedCodec(nn.Module):
     def config(self):
         """Constructor arguments that rebuild this model (stored with its weights)."""
         cfg = {"N": self.N, "M": self.M}
+        if getattr(self, "film", None) is not None:
+            cfg["film"] = True
         filters = getattr(getattr(self, "entropy_bottleneck", None), "filters", (3, 3, 3))
         if tuple(filters) != (3, 3, 3):
             cfg["eb_filters"] = list(filters)
@@ -296,6 +353,7 @@ class LearnedCodec(nn.Module):
     def load_state_dict(self, state_dict, strict=True, assign=False):
         self._coders = {}
         self._set_int_h_s(None)
+        self.__dict__.pop("_film_cache", None)
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     def factorized_coder(self, bottleneck_name="entropy_bottleneck"):

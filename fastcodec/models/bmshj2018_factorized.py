@@ -47,17 +47,17 @@ class FactorizedPrior(LearnedCodec):
         return out
 
     def forward(self, x, q, autocast=False):
-        y = run_mixed(self.g_a, x, autocast) * self.gains.gain(q)
+        y = self.analysis_train(x, q, autocast)
         y_rate = rate_input(self, y)
         y_lik = self.y_likelihood(y_rate, q)
-        x_hat = self.synthesis_train(round_ste(y) * self.gains.inv_gain(q), autocast)
+        x_hat = self.synthesis_train(round_ste(y) * self.gains.inv_gain(q), autocast, q)
         return {"x_hat": x_hat, "likelihoods": {"y": y_lik}}
 
     def relaxed_rd(self, y, z, q, quantize, autocast=False, hyper=None):
         """(x_hat, bits, y_t) with `quantize` in place of rounding (fastcodec.models.refine); z is None."""
         y_t = quantize(y)
         bits = -torch.log2(self.y_likelihood(y_t, q)).sum()
-        return self.synthesis_train(y_t * self.gains.inv_gain(q), autocast), bits, y_t
+        return self.synthesis_train(y_t * self.gains.inv_gain(q), autocast, q), bits, y_t
 
     def _compress(self, y, z, q):
         return [self.factorized_coder().encode(y, self.density_index(q) * self.M)]

@@ -25,13 +25,13 @@ class ScaleHyperprior(LearnedCodec):
         self.entropy_bottleneck = EntropyBottleneck(N, filters=eb_filters)
 
     def forward(self, x, q, autocast=False):
-        y = run_mixed(self.g_a, x, autocast) * self.gains.gain(q)
+        y = self.analysis_train(x, q, autocast)
         z = run_mixed(self.h_a, torch.abs(y), autocast)
         z_t = rate_input(self, z)
         z_lik = self.entropy_bottleneck.likelihood(z_t)
         scales = run_mixed(self.h_s, z_t, autocast, tail=2)
         y_lik = gaussian_likelihood(rate_input(self, y), scales)
-        x_hat = (self.synthesis_train(round_ste(y) * self.gains.inv_gain(q), autocast)
+        x_hat = (self.synthesis_train(round_ste(y) * self.gains.inv_gain(q), autocast, q)
                  if self.synthesis_in_training else None)
         return {"x_hat": x_hat, "likelihoods": {"y": y_lik, "z": z_lik}}
 
@@ -44,7 +44,7 @@ class ScaleHyperprior(LearnedCodec):
         y_t = quantize(y)
         bits = -(torch.log2(gaussian_likelihood(y_t, scales)).sum()
                  + torch.log2(self.entropy_bottleneck.likelihood(z_t)).sum())
-        return self.synthesis_train(y_t * self.gains.inv_gain(q), autocast), bits, y_t
+        return self.synthesis_train(y_t * self.gains.inv_gain(q), autocast, q), bits, y_t
 
     def _compress(self, y, z, q):
         z_string = self.factorized_coder().encode(z)

@@ -31,7 +31,7 @@ class MeanScaleHyperprior(LearnedCodec):
 
     def _forward_hyper(self, x, q, autocast):
         """(y, likelihoods of z, h_s output) of a training/evaluation pass."""
-        y = run_mixed(self.g_a, x, autocast) * self.gains.gain(q)
+        y = self.analysis_train(x, q, autocast)
         z = run_mixed(self.h_a, y, autocast)
         z_t = rate_input(self, z)
         return y, self.entropy_bottleneck.likelihood(z_t), run_mixed(self.h_s, z_t, autocast)
@@ -41,7 +41,7 @@ class MeanScaleHyperprior(LearnedCodec):
         y_rate = rate_input(self, y, means)
         y_lik = gaussian_likelihood(y_rate, scales, means)
         y_hat = round_ste(y - means) + means
-        x_hat = self.synthesis_train(y_hat * self.gains.inv_gain(q), autocast) if self.synthesis_in_training else None
+        x_hat = self.synthesis_train(y_hat * self.gains.inv_gain(q), autocast, q) if self.synthesis_in_training else None
         return {"x_hat": x_hat, "likelihoods": {"y": y_lik, "z": z_lik}}
 
     def relaxed_rd(self, y, z, q, quantize, autocast=False, hyper=None):
@@ -56,7 +56,7 @@ class MeanScaleHyperprior(LearnedCodec):
     def _relaxed_output(self, y_t, scales, means, z_t, q, autocast):
         bits = -(torch.log2(gaussian_likelihood(y_t, scales, means)).sum()
                  + torch.log2(self.entropy_bottleneck.likelihood(z_t)).sum())
-        return self.synthesis_train(y_t * self.gains.inv_gain(q), autocast), bits, y_t
+        return self.synthesis_train(y_t * self.gains.inv_gain(q), autocast, q), bits, y_t
 
     def _compress(self, y, z, q):
         z_string = self.factorized_coder().encode(z)

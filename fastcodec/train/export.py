@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from fastcodec.models import build
 from fastcodec.models.gains import LAMBDAS
 from fastcodec.zoo import MANIFEST, WEIGHTS_DIR, sha256_file
 
@@ -32,7 +33,7 @@ def export(model, name, steps, log_path=None, notes="", zoo_dir=None, calibratio
     weights_dir.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
     # The integer coding tables of the stored (fp16-rounded) weights, so every machine codes with them.
-    rounded = type(model)(**model.config())
+    rounded = build(model.name, **model.config())
     rounded.load_state_dict({k: v.float() for k, v in state.items()})
     state.update({k: v.to(torch.int32).contiguous() for k, v in rounded.coding_tables().items()})
     if calibration:  # freeze the prior path of the stored weights into integers

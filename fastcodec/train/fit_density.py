@@ -27,7 +27,7 @@ NUM_QUALITIES = len(LAMBDAS)
 @torch.no_grad()
 def coded_latent(model, x, q):
     """The tensor the model's EntropyBottleneck codes: y for the factorized prior, z otherwise."""
-    y = model.g_a(x) * model.gains.gain(q)
+    y = model.analysis_train(x, q, autocast=False)
     if hasattr(model, "h_a"):
         return model.hyper_analyze(y)
     return y

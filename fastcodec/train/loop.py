@@ -160,8 +160,8 @@ def averaged_copy(model, state):
 def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_every=100, ckpt_every=500,
           val_images=(), val_every=2000, seed=0, autocast=True, clip=1.0, freeze=(), lr_mult=None, ema=0.0,
           balance=False, device="cpu", qualities=None):
-    """freeze: names of top-level modules (g_a, g_s, h_a, h_s, entropy_bottleneck, gains, ...) kept
-    fixed; with both g_a and g_s among them the synthesis is skipped and the loss is the rate alone
+    """freeze: names of top-level modules (g_a, g_s, h_a, h_s, entropy_bottleneck, gains, film, ...)
+    kept fixed (film, the transforms' per-quality modulation, with g_a or g_s); with both g_a and g_s among them the synthesis is skipped and the loss is the rate alone
     (the straight-through rounding round(y - mu) + mu gives the predicted means no distortion
     gradient). With g_s frozen and g_a trained (an encoder fine-tuned for another entropy model),
     the distortion counts: rate alone would teach g_a to send nothing.
@@ -181,6 +181,11 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
     ckpt_path = out_dir / "ckpt.pt"
     device = torch.device(device)
     model = model.to(device, memory_format=torch.channels_last)
+    freeze = tuple(freeze)
+    if getattr(model, "film", None) is not None and {"g_a", "g_s"} & set(freeze) and "film" not in freeze:
+        # the per-quality modulation is part of the transforms: a frozen g_a or g_s keeps it fixed
+        # (trained by a rate-only loss it would shrink y, by an encoder fine-tune change the decoder)
+        freeze += ("film",)
     for name in freeze:
         getattr(model, name).requires_grad_(False)
     model.synthesis_in_training = not {"g_a", "g_s"} <= set(freeze)

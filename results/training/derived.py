@@ -18,13 +18,14 @@ from safetensors.torch import load_file, save_file
 from fastcodec.zoo import load_model
 
 # modules each derived model takes from the base (the rest is its own, trained on the base)
+# (film.: the per-quality modulation of the transforms, from session 15 on, where the base has it)
 FROM_BASE = {
-    "mbt2018": ("g_a.", "g_s.", "gains.", "h_a.", "h_s.", "entropy_bottleneck."),
-    "he2021-checkerboard": ("g_a.", "g_s.", "gains.", "h_a.", "h_s.", "entropy_bottleneck."),
-    "bmshj2018-hyperprior": ("g_a.", "g_s.", "gains."),
+    "mbt2018": ("g_a.", "g_s.", "gains.", "film.", "h_a.", "h_s.", "entropy_bottleneck."),
+    "he2021-checkerboard": ("g_a.", "g_s.", "gains.", "film.", "h_a.", "h_s.", "entropy_bottleneck."),
+    "bmshj2018-hyperprior": ("g_a.", "g_s.", "gains.", "film."),
     # from session 6 (before: its own transforms, trained apart); its densities are re-fitted with
     # fastcodec.train.fit_density on the new transforms
-    "bmshj2018-factorized": ("g_a.", "g_s.", "gains."),
+    "bmshj2018-factorized": ("g_a.", "g_s.", "gains.", "film."),
 }
 
 
@@ -38,10 +39,13 @@ def save(folder):
 
 
 def merge(folder):
-    base = {k: v.float() for k, v in load_model("mbt2018-mean").state_dict().items()}
+    base_model = load_model("mbt2018-mean")
+    base = {k: v.float() for k, v in base_model.state_dict().items()}
     for name, prefixes in FROM_BASE.items():
         path = f"{folder}/old_{name}.safetensors"
         old = load_file(path)
+        # parts the base has and the old version lacks (its FiLM, the first time) come with it
+        old.update({k: v for k, v in base.items() if k.startswith(prefixes) and k not in old})
         out = {}
         for k, v in old.items():
             if k.startswith(prefixes):
@@ -54,6 +58,8 @@ def merge(folder):
 
         with safe_open(path, "pt") as f:
             meta = f.metadata()
+        if base_model.config().get("film"):
+            meta = dict(meta, config=json.dumps(dict(json.loads(meta["config"]), film=True)))
         save_file(out, f"{folder}/init_{name}.safetensors", metadata=meta)
         n_base = sum(k.startswith(prefixes) for k in out)
         print(name, n_base, "tensors from the base,", len(out) - n_base, "kept")

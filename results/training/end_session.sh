@@ -14,7 +14,8 @@
 #   RUN_RECIPE    crops and learning rate of the run, for the notes (default "16x128^2 crops, ...,
 #                 lr 2e-4", what sessions 10-12 ran)
 #   RUN_ARGS      extra `fastcodec train` arguments of the run that the decay fork repeats (e.g.
-#                 "--crop 256 --batch 8")
+#                 "--crop 256 --batch 8", "--lr-mult film=10")
+#   RUN           the run's folder (default /work/runs/mbt2018-mean; session 15: /work/runs/base-film)
 #
 # Sessions 10 and 11 ran the same steps with SESSION=10 BASE_OFFSET=53877 CTX_OFFSET=4400
 # HP_OFFSET=5400 and SESSION=11 BASE_OFFSET=80092 CTX_OFFSET=4800 HP_OFFSET=6400 (HP_STEPS=1000).
@@ -24,13 +25,14 @@ cd /work/main
 export GOMP_SPINCOUNT=10000
 R=/work/runs
 PREV=$((SESSION - 1))
-pkill -TERM -f "out $R/mbt2018-mean " || true
-while pgrep -f "out $R/mbt2018-mean " >/dev/null; do sleep 2; done
-cp $R/mbt2018-mean/ckpt.pt $R/mbt2018-mean_ckpt_s${SESSION}_final.pt
-S=$(python -c "import torch;print(torch.load('$R/mbt2018-mean/ckpt.pt',weights_only=True)['step'])")
+RUN=${RUN:-$R/mbt2018-mean}
+pkill -TERM -f "out $RUN " || true
+while pgrep -f "out $RUN " >/dev/null; do sleep 2; done
+cp $RUN/ckpt.pt $R/mbt2018-mean_ckpt_s${SESSION}_final.pt
+S=$(python -c "import torch;print(torch.load('$RUN/ckpt.pt',weights_only=True)['step'])")
 echo "base run step $S"
 rm -rf $R/decayfinal$SESSION && mkdir -p $R/decayfinal$SESSION
-cp $R/mbt2018-mean/ckpt.pt $R/decayfinal$SESSION/ckpt.pt
+cp $RUN/ckpt.pt $R/decayfinal$SESSION/ckpt.pt
 nice -n 10 fastcodec train --arch mbt2018-mean --data ../shared/data/train --out $R/decayfinal$SESSION --steps $((S + 1000)) \
   --lr 5e-5 --threads 2 --ema 0.999 --init mbt2018-mean --balance-qualities --compile-gdn ${RUN_ARGS:-}
 mkdir -p $R/s$SESSION
