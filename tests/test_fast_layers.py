@@ -189,3 +189,17 @@ def test_last_layer_follows_in_place_weight_changes():
             layer.weight.mul_(1.5)  # in place: same storage, new version
             layer.bias.add_(0.5)
     assert fast.last_layer(torch.nn.ConvTranspose2d(16, 3, 5, 2, 2, 0), x) is None
+
+
+def test_packed_weights_belong_to_their_layer_object():
+    """A layer allocated at a freed layer's id() and tensor addresses (FiLM's folded copies are
+    rebuilt so) must not be handed the freed layer's packed weights."""
+    import weakref
+
+    from fastcodec.models.fast_layers import FastLayers
+
+    fl = FastLayers()
+    old, new = torch.nn.Conv2d(2, 2, 3), torch.nn.Conv2d(2, 2, 3)
+    key = tuple((t.data_ptr(), t._version) for t in (new.weight, new.bias))
+    fl._packed[id(new)] = (key, "packed for the old layer", weakref.ref(old))  # what reuse would leave
+    assert fl._cached(new, (new.weight, new.bias), lambda: "packed for the new layer") == "packed for the new layer"

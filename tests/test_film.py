@@ -151,3 +151,18 @@ def test_frozen_transforms_keep_their_modulation(tmp_path):
     train(m, Sampler([rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)]), tmp_path, 2, batch_size=8, crop=64,
           freeze=("g_a", "g_s", "gains"), autocast=False)
     assert torch.equal(m.film.log_scale.detach(), before)
+
+
+def test_coding_follows_new_weights_after_load_state_dict():
+    """New weights loaded into a FiLM model code as a fresh model with them would (the folded copies
+    are rebuilt, and the C++ layers' packed weights must not be taken for the old copies')."""
+    m, other = film_model("mbt2018-mean", seed=3), film_model("mbt2018-mean", seed=4)
+    fresh = film_model("mbt2018-mean", seed=4)
+    for model in (m, other, fresh):
+        model.bf16_transforms = None  # the machine's coding path (the C++ bf16 layers where available)
+    x = torch.rand(1, 3, 64, 64)
+    for _ in range(3):
+        m.compress(x, 2)
+        m.load_state_dict(other.state_dict())
+        assert m.compress(x, 2)["strings"] == fresh.compress(x, 2)["strings"]
+        m.load_state_dict(film_model("mbt2018-mean", seed=3).state_dict())

@@ -11,6 +11,7 @@ speed, session 9").
 Used only where the transforms run in bf16 anyway (LearnedCodec._bf16) and never in training.
 FASTCODEC_WINOGRAD=0 / FASTCODEC_FUSED_GDN=0 / FASTCODEC_SUBPIXEL=0 turn them off (for comparisons)."""
 import os
+import weakref
 
 import torch
 from torch import nn
@@ -61,11 +62,16 @@ class FastLayers:
         self._packed = {}
 
     def _cached(self, layer, tensors, build):
-        """build() for the layer, kept until one of its tensors is replaced or changed in place."""
+        """build() for the layer, kept until one of its tensors is replaced or changed in place.
+        Entries hold a weak reference to their layer: a layer freed and another allocated at the same
+        id() and addresses (the per-quality folded copies of a FiLM model, rebuilt after new weights)
+        must not get its packed weights."""
         key = tuple((t.data_ptr(), t._version) if t is not None else None for t in tensors)
         hit = self._packed.get(id(layer))
-        if hit is None or hit[0] != key:
-            hit = (key, build())
+        if hit is None or hit[0] != key or hit[2]() is not layer:
+            if hit is None:
+                self._packed = {k: v for k, v in self._packed.items() if v[2]() is not None}
+            hit = (key, build(), weakref.ref(layer))
             self._packed[id(layer)] = hit
         return hit[1]
 
