@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from fastcodec.layers import GDN
+from fastcodec.models.gains import quality_rows
 
 
 def gdn_positions(seq):
@@ -31,20 +32,10 @@ class QualityFiLM(nn.Module):
         self.log_scale = nn.Parameter(torch.zeros(qualities, sum(self.channels)))
         self.shift = nn.Parameter(torch.zeros(qualities, sum(self.channels)))
 
-    def _select(self, table, q):
-        """Rows of `table` for q (LongTensor [B] of 0-based qualities, or float: interpolated
-        linearly, as the gains' logarithms are)."""
-        if q.dtype.is_floating_point:
-            lo = q.floor().long().clamp(0, table.shape[0] - 1)
-            hi = (lo + 1).clamp(max=table.shape[0] - 1)
-            frac = (q - lo.to(q.dtype))[:, None]
-            return table[lo] * (1 - frac) + table[hi] * frac
-        return table[q]
-
     def values(self, q):
         """(scale, shift), each [B, sum(channels)], for the qualities q."""
         q = q.to(self.log_scale.device).reshape(-1)
-        return torch.exp(self._select(self.log_scale, q)), self._select(self.shift, q)
+        return torch.exp(quality_rows(self.log_scale, q)), quality_rows(self.shift, q)
 
     def modulate(self, site, h, values):
         """h * scale + shift of one GDN input (per crop: values from values(q))."""

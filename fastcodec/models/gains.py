@@ -21,6 +21,17 @@ def lambda_of(q):
     return math.exp(math.log(LAMBDAS[lo]) * (1 - frac) + math.log(LAMBDAS[hi]) * frac)
 
 
+def quality_rows(table, q):
+    """Rows of a per-quality table [Q, C] for q: LongTensor [B] of 0-based qualities, or a float
+    tensor (a fractional quality interpolates linearly between its two neighbours)."""
+    if q.dtype.is_floating_point:
+        lo = q.floor().long().clamp(0, table.shape[0] - 1)
+        hi = (lo + 1).clamp(max=table.shape[0] - 1)
+        frac = (q - lo.to(q.dtype))[:, None]
+        return table[lo] * (1 - frac) + table[hi] * frac
+    return table[q]
+
+
 class QualityGains(nn.Module):
     def __init__(self, channels, lambdas=LAMBDAS):
         super().__init__()
@@ -31,15 +42,7 @@ class QualityGains(nn.Module):
         self.log_inv_gain = nn.Parameter(-init.clone())
 
     def _select(self, table, q):
-        """q: LongTensor [B] of 0-based qualities, or a float tensor for interpolation."""
-        if q.dtype.is_floating_point:
-            lo = q.floor().long().clamp(0, table.shape[0] - 1)
-            hi = (lo + 1).clamp(max=table.shape[0] - 1)
-            frac = (q - lo.to(q.dtype))[:, None]
-            values = table[lo] * (1 - frac) + table[hi] * frac
-        else:
-            values = table[q]
-        return torch.exp(values)[:, :, None, None]
+        return torch.exp(quality_rows(table, q))[:, :, None, None]
 
     def gain(self, q):
         return self._select(self.log_gain, q)
