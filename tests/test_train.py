@@ -387,3 +387,29 @@ def test_the_distortion_counts_unless_both_transforms_are_frozen(tmp_path, freez
     psnr = json.loads((tmp_path / "log.jsonl").read_text().splitlines()[-1])["psnr"]
     assert all(p == 100.0 for p in psnr) == rate_only, psnr   # the log's PSNR of a rate-only loss is 100
     assert all(torch.equal(v, model.g_s.state_dict()[k]) for k, v in g_s.items())
+
+
+def test_export_cli_writes_a_resume_point_outside_the_zoo(tmp_path):
+    """`python -m fastcodec.train.export CKPT --ema --zoo-dir DIR`: the run's weight average as an fp16
+    weights file under DIR (the package's zoo untouched), with the warm start's steps added, that
+    `fastcodec train --init DIR/weights/NAME.safetensors` starts a new run from."""
+    from fastcodec import zoo
+    from fastcodec.train.__main__ import warm_start
+    from fastcodec.train.export import main
+
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    sampler = ArraySampler([rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(2)])
+    model = build("bmshj2018-hyperprior", N=8, M=12)
+    train(model, sampler, tmp_path / "run", 2, batch_size=8, crop=64, log_every=1, ckpt_every=1, lr=1e-2, ema=0.5)
+    shipped = sorted(p.name for p in zoo.WEIGHTS_DIR.iterdir())
+    entry = main([str(tmp_path / "run" / "ckpt.pt"), "--arch", "bmshj2018-hyperprior", "--name", "resume",
+                  "--N", "8", "--M", "12", "--ema", "--step-offset", "100", "--zoo-dir", str(tmp_path / "resume")])
+    assert entry["steps"] == 102
+    assert sorted(p.name for p in zoo.WEIGHTS_DIR.iterdir()) == shipped
+    path = tmp_path / "resume" / "weights" / "resume.safetensors"
+    ckpt = torch.load(tmp_path / "run" / "ckpt.pt", weights_only=True)
+    fresh = build("bmshj2018-hyperprior", N=8, M=12)
+    warm_start(fresh, str(path))
+    for n, _ in fresh.named_parameters():
+        torch.testing.assert_close(fresh.state_dict()[n], ckpt["ema"][n].half().float())

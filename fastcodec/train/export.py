@@ -139,10 +139,10 @@ def export_checkpoint(ckpt_path, arch, name, N=128, M=192, notes="", calibration
                   calibration=zs, base=base, zoo_dir=zoo_dir)
 
 
-if __name__ == "__main__":
+def main(argv=None):
     import argparse
 
-    p = argparse.ArgumentParser(description="export a checkpoint to fastcodec/zoo")
+    p = argparse.ArgumentParser(description="export a checkpoint to fastcodec/zoo (or to another zoo folder)")
     p.add_argument("ckpt", help="a fastcodec train checkpoint (.pt) or float weights (.safetensors)")
     p.add_argument("--arch", required=True)
     p.add_argument("--name", required=True)
@@ -155,6 +155,16 @@ if __name__ == "__main__":
     p.add_argument("--step-offset", type=int, default=0,
                    help="steps the run's warm start had already trained (added to the recorded count)")
     p.add_argument("--ema", action="store_true", help="export the checkpoint's moving average of the weights")
-    a = p.parse_args()
-    print(json.dumps(export_checkpoint(a.ckpt, a.arch, a.name, a.N, a.M, a.notes, a.calibration, a.base,
-                                       a.step_offset, ema=a.ema), indent=2))
+    p.add_argument("--zoo-dir", default=None,
+                   help="write weights/NAME.safetensors and manifest.json under this folder instead of the "
+                        "package's zoo (e.g. a run's resume point: `fastcodec train --init "
+                        "ZOO_DIR/weights/NAME.safetensors`)")
+    a = p.parse_args(argv)
+    entry = export_checkpoint(a.ckpt, a.arch, a.name, a.N, a.M, a.notes, a.calibration, a.base, a.step_offset,
+                              zoo_dir=a.zoo_dir, ema=a.ema)
+    print(json.dumps(entry, indent=2))
+    return entry
+
+
+if __name__ == "__main__":
+    main()
