@@ -12,7 +12,8 @@
 #   device: run(command="bash results/training/gpu_burst.sh device", carry=[".burst"], timeout_s=600)
 #           builds the package there (python 3.12, torch 2.11 in that image), trains mbt2018-mean on
 #           CUDA from INIT for TRAIN_S seconds (SIGTERM: the run checkpoints and stops), exports the
-#           weight average (fp16 safetensors, 14 MB) and the log under $OUT.
+#           weight average (fp16 safetensors, 14 MB) with its training record (every logged step and
+#           validation) and the console log under $OUT.
 #
 # Then here, on the same session: resume a fresh CPU run from the returned weights,
 #   fastcodec train ... --out /work/runs/<new> --init <files_at>/zoo/weights/mbt2018-mean.safetensors
@@ -85,7 +86,6 @@ rc=${PIPESTATUS[0]}
 set -e
 echo "train exit $rc (124: stopped by the time limit, as planned)"
 [ "$rc" = 0 ] || [ "$rc" = 124 ] || exit "$rc"
-cp "$RUN/log.jsonl" "$OUT/log.jsonl"
 python3 -m fastcodec.train.export "$RUN/ckpt.pt" --arch mbt2018-mean --name mbt2018-mean --ema --zoo-dir "$OUT/zoo" \
   --notes "GPU burst (results/training/gpu_burst.sh): ${BATCH:-32}x${CROP:-128}^2 crops, lr ${LR:-1e-4}, from ${INIT:-mbt2018-mean}"
 ls -l "$OUT" "$OUT/zoo/weights"
