@@ -115,6 +115,31 @@ def test_fit_density_lowers_the_rate_and_touches_only_the_density(arch):
         assert torch.equal(v, before_state[k]) == (not k.startswith("entropy_bottleneck.")), k
 
 
+def test_fit_gains_lowers_the_rd_loss_and_touches_only_gains_and_density():
+    """The factorized model's own gains: the RD loss of the coded latents falls, the shared
+    transforms and their FiLM stay bit-identical, and a hyperprior model is refused."""
+    from fastcodec.train.fit_gains import fit_gains
+
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    images = [np.clip(np.cumsum(rng.integers(-8, 9, (64, 64, 3)), axis=1) + 128, 0, 255).astype(np.uint8)
+              for _ in range(3)]
+    sampler = ArraySampler(images)
+    model = build("bmshj2018-factorized", N=8, M=12, density_per_quality=True, film=True)
+    with torch.no_grad():
+        model.film.log_scale.normal_(0, 0.1)  # a trained-looking modulation, which must stay as it is
+    before_state = {k: v.clone() for k, v in model.state_dict().items()}
+    before, after = fit_gains(model, sampler, batches=2, batch_size=8, crop=64, steps=80, lr_gains=2e-2,
+                              lr_density=1e-2, autocast=False, log=lambda s: None)
+    assert after < before
+    changed = {k for k, v in model.state_dict().items() if not torch.equal(v, before_state[k])}
+    assert {"gains.log_gain", "gains.log_inv_gain"} <= changed
+    assert all(k.startswith(("gains.", "entropy_bottleneck.")) for k in changed), changed
+    assert all(p.requires_grad for p in model.parameters())  # the freeze is undone
+    with pytest.raises(ValueError, match="model"):
+        fit_gains(build("bmshj2018-hyperprior", N=8, M=12), sampler, batches=1, batch_size=8, crop=64, steps=1)
+
+
 def test_model_config_follows_the_warm_start_and_the_checkpoint(tmp_path):
     """A per-quality factorized warm start builds a per-quality model; a resumed run and an export
     rebuild it from the checkpoint's config."""

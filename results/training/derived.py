@@ -24,7 +24,8 @@ FROM_BASE = {
     "he2021-checkerboard": ("g_a.", "g_s.", "gains.", "film.", "h_a.", "h_s.", "entropy_bottleneck."),
     "bmshj2018-hyperprior": ("g_a.", "g_s.", "gains.", "film."),
     # from session 6 (before: its own transforms, trained apart); its densities are re-fitted with
-    # fastcodec.train.fit_density on the new transforms
+    # fastcodec.train.fit_density on the new transforms; from session 24 its gains (the base's here)
+    # are re-fitted to its own RD loss with fastcodec.train.fit_gains
     "bmshj2018-factorized": ("g_a.", "g_s.", "gains.", "film."),
 }
 

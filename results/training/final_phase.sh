@@ -53,7 +53,10 @@ python -m fastcodec.train.export $R/d${SESSION}_hyperprior/ckpt.pt --ema --arch 
   --notes "scale hyperprior (h_a, h_s, factorized z density) trained (rate only) on the frozen g_a/g_s of mbt2018-mean: sessions 2-3 on 16x128^2 crops, sessions 4-$SESSION on 4x512^2 crops (lr 1e-4); warm start from the previous version"
 python -m fastcodec.train.fit_density --arch bmshj2018-factorized --init $R/s$SESSION/init_bmshj2018-factorized.safetensors --data $D \
   --out $R/s$SESSION/factorized_fit$SESSION.safetensors --steps 1500
-python -m fastcodec.train.export $R/s$SESSION/factorized_fit$SESSION.safetensors --arch bmshj2018-factorized --name bmshj2018-factorized --base mbt2018-mean \
+# from session 24: its own per-quality gains, fitted with the densities on its RD loss (fit_gains)
+python -m fastcodec.train.fit_gains --init $R/s$SESSION/factorized_fit$SESSION.safetensors --data $D \
+  --out $R/s$SESSION/factorized_gains$SESSION.safetensors --steps ${FG_STEPS:-1000} --threads 2
+python -m fastcodec.train.export $R/s$SESSION/factorized_gains$SESSION.safetensors --arch bmshj2018-factorized --name bmshj2018-factorized --base mbt2018-mean \
   --step-offset $((BASE_STEP + BASE_OFFSET)) \
-  --notes "g_a, g_s and gains of mbt2018-mean (shared, not stored again); one factorized density of y per quality fitted on them (python -m fastcodec.train.fit_density, 1,500 steps at lr 1e-2 on cached latents of 768 random 128^2 crops, rate only), warm start from the previous version's densities"
+  --notes "g_a, g_s and their FiLM from mbt2018-mean (shared, not stored again); one factorized density of y per quality fitted on them (python -m fastcodec.train.fit_density, 1,500 steps at lr 1e-2 on cached latents of 768 random 128^2 crops, rate only; warm start from the previous version's densities), then its own per-quality gain vectors (from the base's) and the densities fitted on its RD loss (python -m fastcodec.train.fit_gains, ${FG_STEPS:-1000} steps at lr 3e-3 on 96 cached batches of 16 random 128^2 crops, the transforms frozen)"
 echo FINAL-DONE
