@@ -40,6 +40,26 @@ def test_shipped_models_load_and_match_manifest():
         assert model.name == entry["architecture"]
 
 
+def test_fitting_scripts_load_the_float_weights_of_zoo_names_and_files(tmp_path):
+    """fit_density / fit_gains take `--init` as a zoo name or a file: only the float weights load (a
+    zoo file's coding tables and integer networks are rebuilt on export), the same as load_model's."""
+    from safetensors.torch import save_file
+
+    for name in zoo.list_models():
+        model = zoo.load_float_model(name)
+        shipped = zoo.load_model(name).state_dict()
+        assert model.name == zoo.manifest()[name]["architecture"]
+        for k, v in model.state_dict().items():
+            assert torch.equal(v, shipped[k]), (name, k)
+    plain = tmp_path / "plain.safetensors"
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, plain,
+              metadata={"architecture": model.name, "config": json.dumps(model.config())})
+    again = zoo.load_float_model(plain)
+    assert all(torch.equal(v, again.state_dict()[k]) for k, v in model.state_dict().items())
+    with pytest.raises(ValueError, match="unknown model 'no-such-model'"):
+        zoo.load_float_model("no-such-model")
+
+
 def test_exported_weights_carry_integer_coding_tables(tmp_path):
     torch.manual_seed(0)
     model = build("mbt2018-mean", N=8, M=12)

@@ -73,9 +73,8 @@ def fit_density(model, sampler, batches=48, batch_size=16, crop=128, steps=1500,
 def main(argv=None):
     from safetensors.torch import save_file
 
-    from fastcodec.models import build
     from fastcodec.train.data import CropSampler, list_images
-    from fastcodec.zoo import WEIGHTS_DIR, load_weights, manifest
+    from fastcodec.zoo import load_float_model
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--arch", required=True)
@@ -88,12 +87,9 @@ def main(argv=None):
     p.add_argument("--per-quality", action="store_true",
                    help="bmshj2018-factorized: copy a shared density to one per quality, then fit each")
     a = p.parse_args(argv)
-    entry = manifest().get(a.init)
-    arch, config, state = load_weights(WEIGHTS_DIR / entry["file"] if entry else a.init)
-    if arch != a.arch:
-        raise SystemExit(f"{a.init} holds a {arch} model, not {a.arch}")
-    model = build(arch, **config)
-    model.load_state_dict(state)
+    model = load_float_model(a.init)
+    if model.name != a.arch:
+        raise SystemExit(f"{a.init} holds a {model.name} model, not {a.arch}")
     if a.per_quality:
         model.expand_density_per_quality()
     paths = list_images(a.data, exclude_dirs=tuple(d for d in a.val_dirs.split(",") if d))

@@ -100,9 +100,8 @@ def fit_gains(model, sampler, batches=96, batch_size=16, crop=128, steps=1000, l
 def main(argv=None):
     from safetensors.torch import save_file
 
-    from fastcodec.models import build
     from fastcodec.train.data import CropSampler, list_images
-    from fastcodec.zoo import WEIGHTS_DIR, load_weights, manifest
+    from fastcodec.zoo import load_float_model
 
     p = argparse.ArgumentParser(prog="python -m fastcodec.train.fit_gains", description=__doc__.split("\n\n")[0])
     p.add_argument("--init", required=True, help="bmshj2018-factorized weights (.safetensors or a zoo name)")
@@ -117,13 +116,10 @@ def main(argv=None):
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
-    entry = manifest().get(a.init)
-    arch, config, state = load_weights(WEIGHTS_DIR / entry["file"] if entry else a.init)
+    model = load_float_model(a.init)
+    arch = model.name
     if arch != "bmshj2018-factorized":
         raise SystemExit(f"{a.init} holds a {arch} model, not bmshj2018-factorized")
-    model = build(arch, **config)
-    extra = (model.TABLE_PREFIX,) + model.INTEGER_PREFIXES  # a zoo file's coding tables: rebuilt on export
-    model.load_state_dict({k: v.float() for k, v in state.items() if not k.startswith(extra)})
     paths = list_images(a.data, exclude_dirs=tuple(d for d in a.val_dirs.split(",") if d))
     if any("kodak" in str(x).lower() for x in paths):
         raise SystemExit("refusing to fit on Kodak images")

@@ -64,26 +64,44 @@ def load_weights(path, _depth=0):
     return meta["architecture"], json.loads(meta.get("config", "{}")), tensors
 
 
-def load_model(name_or_path):
-    """A model in eval mode from a shipped name or a .safetensors path. Shipped weights are checked
-    against the manifest's sha256."""
-    from fastcodec.models import build
-
+def _resolve(name_or_path):
+    """The weights file of a shipped name (checked against the manifest's sha256) or a path."""
     entry = manifest().get(str(name_or_path))
     if entry is not None:
         path = WEIGHTS_DIR / entry["file"]
         digest = sha256_file(path)
         if digest != entry["sha256"]:
             raise ValueError(f"weights of {entry['name']} do not match the manifest (sha256 {digest})")
-    else:
-        path = Path(name_or_path)
-        if not path.exists():
-            known = ", ".join(list_models()) or "none"
-            raise ValueError(f"unknown model {name_or_path!r}: not a shipped name ({known}) nor a file")
+        return path
+    path = Path(name_or_path)
+    if not path.exists():
+        known = ", ".join(list_models()) or "none"
+        raise ValueError(f"unknown model {name_or_path!r}: not a shipped name ({known}) nor a file")
+    return path
+
+
+def _float_model(path):
+    """(model with the float weights of `path` loaded strictly, the file's full state)."""
+    from fastcodec.models import build
+
     arch, config, state = load_weights(path)
     model = build(arch, **config)
     extra = (model.TABLE_PREFIX,) + model.INTEGER_PREFIXES
     model.load_state_dict({k: v for k, v in state.items() if not k.startswith(extra)})
+    return model, state
+
+
+def load_float_model(name_or_path):
+    """A model with only the float weights of a shipped name or a .safetensors path, for fitting:
+    the coding tables and integer networks a zoo file also holds are left out (the export rebuilds
+    them from the float weights). Shipped weights are checked against the manifest's sha256."""
+    return _float_model(_resolve(name_or_path))[0]
+
+
+def load_model(name_or_path):
+    """A model in eval mode from a shipped name or a .safetensors path. Shipped weights are checked
+    against the manifest's sha256."""
+    model, state = _float_model(_resolve(name_or_path))
     model.set_coding_tables({k: v for k, v in state.items() if k.startswith(model.TABLE_PREFIX)})
     model.set_integer_state({k: v for k, v in state.items() if k.startswith(model.INTEGER_PREFIXES)})
     return model.eval()
