@@ -34,10 +34,13 @@ torch.save(ck, dst)
 print("base from", "the weight average" if use_ema else "the last weights", "at run step", ck["step"])
 PY
 BASE_STEP=$(python -c "import torch;print(torch.load('$R/base_hy$SESSION/ckpt.pt',weights_only=True)['step'])")
+# from session 26: --balance-qualities (each quality's loss weighted by 1 / its running mean). Without it the
+# summed rate is dominated by the top qualities' bits and the fine-tune gave q1 back (session 25: held-out q1
+# +2.3 % rate while q8 −3.1 %); with it, on the session-25 fork, valcurve −0.55 % (q1 −1.0 %, q8 −0.1 %).
 fastcodec train --arch mbt2018-mean --freeze g_a,g_s,gains --data $D --crop 512 --batch 4 --lr 1e-4 \
-  --steps $((BASE_STEP + ${HY_STEPS:-600})) --out $R/base_hy$SESSION --threads 2 --ema 0.99
+  --steps $((BASE_STEP + ${HY_STEPS:-600})) --out $R/base_hy$SESSION --threads 2 --ema 0.99 --balance-qualities
 python -m fastcodec.train.export $R/base_hy$SESSION/ckpt.pt --ema --arch mbt2018-mean --name mbt2018-mean --calibration $CAL --step-offset $BASE_OFFSET \
-  --notes "N=128 M=192; ${BASE_HISTORY:-$BASE_OFFSET steps of the transforms before session $SESSION + }$BASE_STEP (session $SESSION, ${BASE_RECIPE:-16x128^2 crops}; $FROM) + ${HY_STEPS:-600} rate-only steps of h_a, h_s and the z density on 4x512^2 crops (lr 1e-4; g_a, g_s frozen); one model for qualities 1-8 (gain vectors)"
+  --notes "N=128 M=192; ${BASE_HISTORY:-$BASE_OFFSET steps of the transforms before session $SESSION + }$BASE_STEP (session $SESSION, ${BASE_RECIPE:-16x128^2 crops}; $FROM) + ${HY_STEPS:-600} rate-only steps of h_a, h_s and the z density on 4x512^2 crops (lr 1e-4, --balance-qualities; g_a, g_s frozen); one model for qualities 1-8 (gain vectors)"
 python results/training/derived.py merge $R/s$SESSION
 for a in mbt2018 he2021-checkerboard; do
   rm -rf $R/d${SESSION}_$a
