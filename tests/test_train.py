@@ -294,6 +294,22 @@ def test_balanced_training_saves_and_resumes_its_means(tmp_path):
     assert torch.allclose(second, first, rtol=0.05) and not torch.equal(second, first)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_balanced_training_with_weight_average_runs_on_cuda(tmp_path):
+    """The GPU burst's configuration (results/training/gpu_burst.sh) on a small model: quality balance,
+    weight average, FiLM, validation. Session 26's first burst stopped at its first step: the balance
+    weights came back on the CPU."""
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    sampler = ArraySampler([rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(2)])
+    val = [rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)]
+    train(build("mbt2018-mean", N=8, M=12, film=True), sampler, tmp_path, 2, batch_size=8, crop=64,
+          log_every=1, balance=True, ema=0.9, device="cuda", val_images=val, val_every=2,
+          lr_mult={"film": 10.0})
+    ckpt = torch.load(tmp_path / "ckpt.pt", weights_only=True)
+    assert ckpt["step"] == 2 and all(t.device.type == "cpu" for t in ckpt["ema"].values())
+
+
 def test_valcurve_compares_checkpoints_and_zoo_weights(tmp_path, capsys):
     """python -m fastcodec.train.valcurve: one curve per source over the held-out folders, BD-rate of
     each against the first (0 for the same weights twice), checkpoints by weights or average."""

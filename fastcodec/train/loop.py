@@ -127,14 +127,15 @@ class QualityBalance:
 
     def weights(self, q, losses):
         """Per-crop weights for qualities q [B] given the per-crop losses (detached); updates the means."""
+        device = losses.device
         losses = losses.detach().double().cpu()
         q = q.cpu()
         for k in torch.unique(q).tolist():
             value = losses[q == k].mean()
             old = self.means[k]
             self.means[k] = value if torch.isnan(old) else self.decay * old + (1 - self.decay) * value
-        w = 1.0 / self.means[q.cpu()]
-        return (w / w.mean()).float().to(losses.device)
+        w = 1.0 / self.means[q]
+        return (w / w.mean()).float().to(device)
 
 
 def to_cpu(obj):
