@@ -140,6 +140,23 @@ def test_fit_gains_lowers_the_rd_loss_and_touches_only_gains_and_density():
         fit_gains(build("bmshj2018-hyperprior", N=8, M=12), sampler, batches=1, batch_size=8, crop=64, steps=1)
 
 
+def test_frozen_decoder_keeps_the_modulation_fixed_unless_train_film(tmp_path):
+    """An encoder trained on a frozen g_s (the factorized model's own encoder): g_s never changes; the
+    per-quality modulation stays as it was unless train_film, which trains it (the model then stores
+    its own copy)."""
+    rng = np.random.default_rng(0)
+    sampler = ArraySampler([rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(2)])
+    for train_film in (False, True):
+        torch.manual_seed(0)
+        model = build("bmshj2018-factorized", N=8, M=12, density_per_quality=True, film=True)
+        before = {k: v.clone() for k, v in model.state_dict().items()}
+        train(model, sampler, tmp_path / str(train_film), 3, batch_size=8, crop=64, log_every=1,
+              freeze=("g_s",), train_film=train_film, autocast=False)
+        changed = {k.split(".")[0] for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
+        assert "g_a" in changed and "g_s" not in changed
+        assert ("film" in changed) == train_film
+
+
 def test_model_config_follows_the_warm_start_and_the_checkpoint(tmp_path):
     """A per-quality factorized warm start builds a per-quality model; a resumed run and an export
     rebuild it from the checkpoint's config."""

@@ -50,6 +50,9 @@ def build_parser(parser=None):
     parser.add_argument("--balance-qualities", action="store_true",
                         help="weight each crop's loss by 1 / its quality's running mean loss, so every "
                              "quality gets an equal share of the shared transforms (sum of log losses)")
+    parser.add_argument("--train-film", action="store_true",
+                        help="keep the transforms' per-quality modulation (film) trainable with g_a or g_s "
+                             "frozen, for a derived model that stores its own copy (default: frozen with them)")
     parser.add_argument("--compile-gdn", action="store_true",
                         help="fuse GDN's elementwise work with torch.compile in training (CPU; ~6 %% faster "
                              "steps on mbt2018-mean; the first steps wait ~20 s for the compiler)")
@@ -177,7 +180,8 @@ def run(args):
     train(model, sampler, args.out, args.steps, batch_size=args.batch, crop=args.crop, lr=args.lr,
           val_images=[load_rgb(p) for p in val_paths], seed=args.seed, autocast=autocast,
           freeze=tuple(f for f in args.freeze.split(",") if f), lr_mult=parse_lr_mult(args.lr_mult), ema=args.ema,
-          balance=args.balance_qualities, device=device, qualities=parse_qualities(args.qualities))
+          balance=args.balance_qualities, device=device, qualities=parse_qualities(args.qualities),
+          train_film=args.train_film)
     return 0
 
 
