@@ -157,3 +157,11 @@ def test_factorized_derived_from_a_mean_scale_base_exports_from_safetensors(tmp_
         export_checkpoint(src, "mbt2018", "wrong", zoo_dir=tmp_path)
     with pytest.raises(SystemExit, match="training checkpoints"):
         export_checkpoint(src, "bmshj2018-factorized", "x", zoo_dir=tmp_path, ema=True)
+
+
+def test_shipped_zoo_stays_within_its_40_mb_budget():
+    """Issue 3: every shipped model, weights and training records, in at most 40 MB."""
+    files = list(zoo.WEIGHTS_DIR.iterdir()) + [zoo.ZOO_DIR / "manifest.json"]
+    total = sum(p.stat().st_size for p in files if p.is_file())
+    assert len([p for p in files if p.suffix == ".safetensors"]) == len(zoo.manifest())
+    assert total <= 40_000_000, f"the zoo holds {total / 1e6:.1f} MB"
