@@ -25,7 +25,6 @@ FROM_BASE = {
     "bmshj2018-hyperprior": ("g_a.", "g_s.", "gains.", "film."),
     # from session 6 (before: its own transforms, trained apart); its densities are re-fitted with
     # fastcodec.train.fit_density on the new transforms; from session 24 its gains (the base's here)
-    # are re-fitted to its own RD loss with fastcodec.train.fit_gains
     # are re-fitted to its own RD loss with fastcodec.train.fit_gains; from session 26 its own encoder
     # (g_a and the FiLM values trained on the base's g_s): only g_s comes from the base
     "bmshj2018-factorized": ("g_s.",),
