@@ -157,6 +157,24 @@ def test_frozen_decoder_keeps_the_modulation_fixed_unless_train_film(tmp_path):
         assert ("film" in changed) == train_film
 
 
+def test_trainable_prefixes_train_inside_a_frozen_module(tmp_path):
+    """--trainable g_s.6.: the last layer of a frozen g_s trains, the rest of g_s stays; a prefix that
+    names no parameter is refused."""
+    rng = np.random.default_rng(0)
+    sampler = ArraySampler([rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(2)])
+    torch.manual_seed(0)
+    model = build("bmshj2018-factorized", N=8, M=12)
+    last = f"g_s.{len(model.g_s) - 1}."
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    train(model, sampler, tmp_path / "a", 3, batch_size=8, crop=64, log_every=1, freeze=("g_s",),
+          trainable=(last,), autocast=False)
+    changed = {k for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
+    assert {k for k in changed if k.startswith("g_s.")} == {last + "weight", last + "bias"}
+    with pytest.raises(ValueError, match="trainable"):
+        train(model, sampler, tmp_path / "b", 1, batch_size=8, crop=64, freeze=("g_s",), trainable=("g_x.",),
+              autocast=False)
+
+
 def test_model_config_follows_the_warm_start_and_the_checkpoint(tmp_path):
     """A per-quality factorized warm start builds a per-quality model; a resumed run and an export
     rebuild it from the checkpoint's config."""
