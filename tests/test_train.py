@@ -140,9 +140,9 @@ def test_fit_gains_lowers_the_rd_loss_and_touches_only_gains_and_density():
         fit_gains(build("bmshj2018-hyperprior", N=8, M=12), sampler, batches=1, batch_size=8, crop=64, steps=1)
 
 
-def test_frozen_decoder_keeps_the_modulation_fixed_unless_train_film(tmp_path):
+def test_frozen_decoder_keeps_the_modulation_fixed_unless_trainable(tmp_path):
     """An encoder trained on a frozen g_s (the factorized model's own encoder): g_s never changes; the
-    per-quality modulation stays as it was unless train_film, which trains it (the model then stores
+    per-quality modulation stays as it was unless listed as trainable (film.), which trains it (the model then stores
     its own copy)."""
     rng = np.random.default_rng(0)
     sampler = ArraySampler([rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(2)])
@@ -151,7 +151,7 @@ def test_frozen_decoder_keeps_the_modulation_fixed_unless_train_film(tmp_path):
         model = build("bmshj2018-factorized", N=8, M=12, density_per_quality=True, film=True)
         before = {k: v.clone() for k, v in model.state_dict().items()}
         train(model, sampler, tmp_path / str(train_film), 3, batch_size=8, crop=64, log_every=1,
-              freeze=("g_s",), train_film=train_film, autocast=False)
+              freeze=("g_s",), trainable=("film.",) if train_film else (), autocast=False)
         changed = {k.split(".")[0] for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
         assert "g_a" in changed and "g_s" not in changed
         assert ("film" in changed) == train_film

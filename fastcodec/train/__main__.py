@@ -50,12 +50,10 @@ def build_parser(parser=None):
     parser.add_argument("--balance-qualities", action="store_true",
                         help="weight each crop's loss by 1 / its quality's running mean loss, so every "
                              "quality gets an equal share of the shared transforms (sum of log losses)")
-    parser.add_argument("--train-film", action="store_true",
-                        help="keep the transforms' per-quality modulation (film) trainable with g_a or g_s "
-                             "frozen, for a derived model that stores its own copy (default: frozen with them)")
     parser.add_argument("--trainable", default="",
                         help="comma-separated parameter-name prefixes trained even inside a --freeze module "
-                             "(e.g. g_s.6. for the last layer of a frozen g_s)")
+                             "(e.g. g_s.6. for the last layer of a frozen g_s; film. for the per-quality "
+                             "modulation, frozen with g_a or g_s otherwise, in a derived model that stores its own copy)")
     parser.add_argument("--compile-gdn", action="store_true",
                         help="fuse GDN's elementwise work with torch.compile in training (CPU; ~6 %% faster "
                              "steps on mbt2018-mean; the first steps wait ~20 s for the compiler)")
@@ -184,7 +182,7 @@ def run(args):
           val_images=[load_rgb(p) for p in val_paths], seed=args.seed, autocast=autocast,
           freeze=tuple(f for f in args.freeze.split(",") if f), lr_mult=parse_lr_mult(args.lr_mult), ema=args.ema,
           balance=args.balance_qualities, device=device, qualities=parse_qualities(args.qualities),
-          train_film=args.train_film, trainable=tuple(t for t in args.trainable.split(",") if t))
+          trainable=tuple(t for t in args.trainable.split(",") if t))
     return 0
 
 

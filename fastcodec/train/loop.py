@@ -160,7 +160,7 @@ def averaged_copy(model, state):
 
 def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_every=100, ckpt_every=500,
           val_images=(), val_every=2000, seed=0, autocast=True, clip=1.0, freeze=(), lr_mult=None, ema=0.0,
-          balance=False, device="cpu", qualities=None, train_film=False, trainable=()):
+          balance=False, device="cpu", qualities=None, trainable=()):
     """freeze: names of top-level modules (g_a, g_s, h_a, h_s, entropy_bottleneck, gains, film, ...)
     kept fixed (film, the transforms' per-quality modulation, with g_a or g_s); with both g_a and g_s among them the synthesis is skipped and the loss is the rate alone
     (the straight-through rounding round(y - mu) + mu gives the predicted means no distortion
@@ -174,10 +174,9 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
     trained, so a run moves between machines.
     qualities: the 0-based qualities the crops are drawn from, each equally often (default: all 8),
     e.g. to measure what sharing the transforms across qualities costs one of them.
-    train_film: keep the per-quality modulation trainable even with g_a or g_s frozen (a derived
-    model that stores its own copy of it, e.g. bmshj2018-factorized's own encoder on the base's g_s).
     trainable: parameter-name prefixes trained even inside a frozen module (e.g. "g_s.6." for the last
-    layer of a frozen g_s)."""
+    layer of a frozen g_s; "film." for the modulation with g_a or g_s frozen, in a derived model that
+    stores its own copy of it, e.g. bmshj2018-factorized's own encoder on the base's g_s)."""
     qualities = np.arange(NUM_QUALITIES) if qualities is None else np.asarray(sorted(set(qualities)), dtype=np.int64)
     if qualities.size == 0 or qualities.min() < 0 or qualities.max() >= NUM_QUALITIES:
         raise ValueError(f"qualities: expected 0-based indices in [0, {NUM_QUALITIES}), got {qualities.tolist()}")
@@ -187,8 +186,7 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
     device = torch.device(device)
     model = model.to(device, memory_format=torch.channels_last)
     freeze = tuple(freeze)
-    if (getattr(model, "film", None) is not None and {"g_a", "g_s"} & set(freeze) and "film" not in freeze
-            and not train_film):
+    if getattr(model, "film", None) is not None and {"g_a", "g_s"} & set(freeze) and "film" not in freeze:
         # the per-quality modulation is part of the transforms: a frozen g_a or g_s keeps it fixed
         # (trained by a rate-only loss it would shrink y, by an encoder fine-tune change the decoder)
         freeze += ("film",)

@@ -57,10 +57,10 @@ fastcodec train --arch bmshj2018-hyperprior --init $R/s$SESSION/init_bmshj2018-h
 python -m fastcodec.train.export $R/d${SESSION}_hyperprior/ckpt.pt --ema --arch bmshj2018-hyperprior --name bmshj2018-hyperprior --calibration $CAL --base mbt2018-mean --step-offset $HP_OFFSET \
   --notes "scale hyperprior (h_a, h_s, factorized z density) trained (rate only) on the frozen g_a/g_s of mbt2018-mean: sessions 2-3 on 16x128^2 crops, sessions 4-$SESSION on 4x512^2 crops (lr 1e-4); warm start from the previous version"
 # from session 26: its own encoder — g_a, the FiLM values, gains and densities trained on the base's
-# frozen g_s (--train-film: the model stores its own modulation), warm-started from the previous
+# frozen g_s (--trainable film.: the model stores its own modulation), warm-started from the previous
 # version (derived.py merge takes only g_s from the base); then densities and gains re-fitted as before
 rm -rf $R/d${SESSION}_factorized
-fastcodec train --arch bmshj2018-factorized --init $R/s$SESSION/init_bmshj2018-factorized.safetensors --freeze g_s --train-film \
+fastcodec train --arch bmshj2018-factorized --init $R/s$SESSION/init_bmshj2018-factorized.safetensors --freeze g_s --trainable film. \
   --lr-mult film=10 --data $D --lr 1e-4 --steps ${FENC_STEPS:-4000} --out $R/d${SESSION}_factorized --threads 2 --ema 0.999 \
   --balance-qualities --compile-gdn
 rm -rf $R/s$SESSION/fz
