@@ -105,7 +105,16 @@ def encode(a):
         p.start()
     for p in procs:
         p.join()
-    return 0 if all(p.exitcode == 0 for p in procs) else 1
+    codes = [p.exitcode for p in procs]
+    left = 0
+    while True:
+        try:
+            tasks.get(timeout=1)
+            left += 1
+        except Exception:  # noqa: BLE001 - queue.Empty: drained
+            break
+    print(f"worker exit codes {codes}; {left} task(s) not started (the deadline)", flush=True)
+    return 0 if all(c == 0 for c in codes) else 1
 
 
 def score(a):
@@ -163,7 +172,11 @@ def score(a):
             if name in plain["models"]:
                 results[name] = plain["models"][name]
                 bd[name] = plain["bd_rate_pct_vs"][name]
-    summary = {"images": len(originals), "data": str(a.data), "encoded_in": str(folder), "models": results,
+    from fastcodec.zoo import manifest
+
+    weights = {name: manifest()[name]["sha256"] for name in models if name in manifest()}
+    summary = {"images": len(originals), "data": str(a.data), "encoded_in": str(folder), "weights_sha256": weights,
+               "models": results,
                "bd_rate_pct_vs": bd, "latent_mismatches": int(mismatches), "decode_errors": errors,
                "incomplete_points": skipped}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)

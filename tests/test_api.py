@@ -97,6 +97,21 @@ def test_shipped_default_model_round_trip():
     assert out.shape == im.shape
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("quality", [3, 2.5])
+def test_codec_on_cuda_encodes_what_the_cpu_decodes(quality):
+    # Codec passes the quality as a float: the quality tensor must live on the model's device
+    # (until session 27 every Codec on CUDA failed in the gain lookup: "two devices, cuda:0 and cpu")
+    if not fastcodec.list_models():
+        pytest.skip("no shipped model")
+    im = image(64, 96)
+    blob = fastcodec.load(quality=quality, device="cuda").encode(im)
+    gpu = fastcodec.decode(blob, device="cuda")
+    cpu = fastcodec.decode(blob)
+    assert cpu.shape == im.shape
+    assert np.abs(gpu.astype(int) - cpu.astype(int)).max() <= 2
+
+
 def test_cli_encode_info_decode(tiny, tmp_path, capsys):
     from PIL import Image
 

@@ -385,7 +385,8 @@ class LearnedCodec(nn.Module):
             self._coders[name] = FactorizedCoder(CdfTable(get("cdfs"), get("lengths"), get("offsets"), 16))
 
     def _q(self, q):
-        return torch.as_tensor([q], dtype=torch.float32 if isinstance(q, float) else torch.long)
+        # on the model's device: a fractional quality interpolates gain rows held there
+        return torch.as_tensor([q], dtype=torch.float32 if isinstance(q, float) else torch.long, device=self.device)
 
     def pad(self, x):
         h, w = x.shape[2:]
