@@ -1,6 +1,7 @@
 """Zoo: export to fp16 safetensors with a manifest entry, load back, sha256 check."""
 import json
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -68,14 +69,33 @@ def test_exported_weights_carry_integer_coding_tables(tmp_path):
 
     with safe_open(str(tmp_path / "weights" / "tabled.safetensors"), framework="pt") as f:
         keys = set(f.keys())
-        assert f.get_tensor("tables.entropy_bottleneck.cdfs").dtype == torch.int32
-    assert {"tables.entropy_bottleneck.cdfs", "tables.entropy_bottleneck.lengths",
+        rows = f.get_tensor("tables.entropy_bottleneck.rows")
+        lengths = f.get_tensor("tables.entropy_bottleneck.lengths")
+    assert rows.dtype == torch.int32 and rows.dim() == 1 and rows.numel() == int(lengths.sum())  # ragged
+    assert {"tables.entropy_bottleneck.rows", "tables.entropy_bottleneck.lengths",
             "tables.entropy_bottleneck.offsets"} <= keys
     loaded = zoo.load_model(tmp_path / "weights" / "tabled.safetensors")
     assert "entropy_bottleneck" in loaded._coders  # installed from the file, not recomputed
     recomputed = build("mbt2018-mean", N=8, M=12)
     recomputed.load_state_dict({k: v for k, v in loaded.state_dict().items()})
     assert recomputed.factorized_coder().table == loaded.factorized_coder().table
+
+
+def test_padded_coding_tables_of_older_files_load_the_same():
+    # files exported before session 27 store the padded [tables, max_length] array as "cdfs"
+    torch.manual_seed(0)
+    model = build("bmshj2018-factorized", N=8, M=12)
+    table = model.factorized_coder().table
+    padded = {"tables.entropy_bottleneck." + f: torch.from_numpy(np.array(getattr(table, f)))
+              for f in ("cdfs", "lengths", "offsets")}
+    ragged = model.coding_tables()
+    a, b = build("bmshj2018-factorized", N=8, M=12), build("bmshj2018-factorized", N=8, M=12)
+    a.set_coding_tables(padded)
+    b.set_coding_tables(ragged)
+    assert a.factorized_coder().table == b.factorized_coder().table == table
+    short = dict(ragged, **{"tables.entropy_bottleneck.rows": ragged["tables.entropy_bottleneck.rows"][:-1]})
+    with pytest.raises(ValueError, match="coding table 'entropy_bottleneck'"):
+        build("bmshj2018-factorized", N=8, M=12).set_coding_tables(short)
 
 
 def test_integer_prior_is_shipped_and_used(tmp_path):
