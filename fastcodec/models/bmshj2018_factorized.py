@@ -12,9 +12,12 @@ class FactorizedPrior(LearnedCodec):
     stride = 16
     num_streams = 1
 
-    def __init__(self, N=128, M=192, eb_filters=(3, 3, 3), density_per_quality=False):
+    def __init__(self, N=128, M=192, eb_filters=(3, 3, 3), density_per_quality=False, N_a=None):
         super().__init__(N, M)
-        self.g_a = analysis(N, M)
+        #: g_a's width; N (g_s's) unless the encoder was widened (fastcodec.train.widen_encoder): the
+        #: decoder and the format do not depend on it
+        self.N_a = int(N_a) if N_a is not None else N
+        self.g_a = analysis(self.N_a, M)
         self.g_s = synthesis(N, M)
         #: one density of y per trained quality (channels q * M .. q * M + M - 1 of the bottleneck):
         #: the gain vectors scale y by ~9x from quality 1 to 8, and one density shared by all
@@ -27,6 +30,8 @@ class FactorizedPrior(LearnedCodec):
         cfg = super().config()
         if self.density_per_quality:
             cfg["density_per_quality"] = True
+        if self.N_a != self.N:
+            cfg["N_a"] = self.N_a
         return cfg
 
     def density_index(self, q):
