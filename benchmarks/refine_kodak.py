@@ -46,6 +46,7 @@ def _worker(rank, tasks, images, a, deadline, lock):
     import torch
 
     import fastcodec
+    from fastcodec.train.data import load_rgb
 
     torch.set_num_threads(a.threads)
     out = Path(a.out)
@@ -55,8 +56,6 @@ def _worker(rank, tasks, images, a, deadline, lock):
         except Exception:  # noqa: BLE001 - queue.Empty: nothing left
             return
         stem, path = images[i]
-        from fastcodec.train.data import load_rgb
-
         rgb = load_rgb(path)
         codec = fastcodec.load(name, q, device=a.device, refine=a.refine)
         if a.device != "cpu" and hasattr(codec.model, "context_backend"):

@@ -389,12 +389,11 @@ class LearnedCodec(nn.Module):
         names = {k[len(self.TABLE_PREFIX):].rsplit(".", 1)[0] for k in tensors}
         for name in names:
             get = lambda f: np.ascontiguousarray(tensors[f"{self.TABLE_PREFIX}{name}.{f}"].numpy().astype(np.int32))
-            lengths = get("lengths")
+            lengths, precision = get("lengths"), 16
             if f"{self.TABLE_PREFIX}{name}.rows" in tensors:
                 rows = get("rows")
                 if rows.ndim != 1 or lengths.ndim != 1 or np.any(lengths < 2) or rows.size != int(lengths.sum(dtype=np.int64)):
                     raise ValueError(f"coding table {name!r}: {rows.size} entries do not fill rows of lengths {lengths.tolist()[:8]}...")
-                precision = 16
                 # padding as the coder's own tables have it: the row's total, 2**precision
                 cdfs = np.full((lengths.size, int(lengths.max())), 1 << precision, np.int32)
                 starts = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)[:-1]])
@@ -402,7 +401,7 @@ class LearnedCodec(nn.Module):
                     cdfs[t, :n] = rows[a:a + n]
             else:
                 cdfs = get("cdfs")
-            self._coders[name] = FactorizedCoder(CdfTable(cdfs, lengths, get("offsets"), 16))
+            self._coders[name] = FactorizedCoder(CdfTable(cdfs, lengths, get("offsets"), precision))
 
     def _q(self, q):
         # on the model's device: a fractional quality interpolates gain rows held there

@@ -34,8 +34,9 @@ def widen_encoder(model, n_a, scale=0.5, seed=0):
         raise ValueError(f"n_a must exceed the encoder's width {old_n}, got {n_a}")
     cfg = dict(model.config(), N_a=int(n_a))
     film = cfg.pop("film", False)
-    torch.manual_seed(seed)
-    wide = build(model.name, film=film, **cfg)
+    with torch.random.fork_rng():  # the new filters from `seed`, the caller's generator untouched
+        torch.manual_seed(seed)
+        wide = build(model.name, film=film, **cfg)
     old, new = model.state_dict(), wide.state_dict()
     out = {}
     for key, t in new.items():
