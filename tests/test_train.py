@@ -418,14 +418,13 @@ def test_train_cli_refuses_cuda_without_a_device(tmp_path):
 def test_context_warm_start_counts_only_tensors_that_fit(tmp_path):
     """A context model warm-started from a version of another latent width gets the pass-through
     start (its old entropy_parameters cannot load), not a random context part."""
-    from safetensors.torch import save_file
+    from fastcodec.zoo import save_float_weights
 
     from fastcodec.train.__main__ import warm_started
 
     old = build("mbt2018", N=8, M=12)
     path = tmp_path / "old.safetensors"
-    save_file({k: v.contiguous() for k, v in old.state_dict().items()}, str(path),
-              metadata={"architecture": old.name, "config": json.dumps(old.config())})
+    save_float_weights(old, path)
     assert warm_started(build("mbt2018", N=8, M=12), str(path), "entropy_parameters.")
     assert not warm_started(build("mbt2018", N=8, M=20), str(path), "entropy_parameters.")
 

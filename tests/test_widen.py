@@ -58,14 +58,13 @@ def test_widen_rejects_other_architectures_and_narrowing():
 
 
 def test_cli_writes_loadable_weights(tmp_path):
-    from safetensors.torch import save_file
+    from fastcodec.zoo import save_float_weights
 
     from fastcodec.zoo import load_weights
 
     m = small_model()
     src = tmp_path / "base.safetensors"
-    save_file({k: v.contiguous() for k, v in m.state_dict().items()}, str(src),
-              metadata={"architecture": m.name, "config": json.dumps(m.config())})
+    save_float_weights(m, src)
     out = tmp_path / "wide.safetensors"
     main([str(src), "--M", "40", "--out", str(out)])
     arch, cfg, state = load_weights(out)

@@ -1,6 +1,5 @@
 """Widening the factorized model's encoder (fastcodec.train.widen_encoder): the widened g_a computes
 the same y at every quality, codes the same streams, its new units train, and the config travels."""
-import json
 
 import pytest
 
@@ -56,14 +55,11 @@ def test_widen_encoder_rejects_other_architectures_and_narrowing():
 
 
 def test_cli_writes_weights_that_rebuild_the_widened_model(tmp_path):
-    from safetensors.torch import save_file
-
-    from fastcodec.zoo import load_float_model, load_weights
+    from fastcodec.zoo import load_float_model, load_weights, save_float_weights
 
     m = small_model()
     src = tmp_path / "f.safetensors"
-    save_file({k: v.contiguous() for k, v in m.state_dict().items()}, str(src),
-              metadata={"architecture": m.name, "config": json.dumps(m.config())})
+    save_float_weights(m, src)
     out = tmp_path / "wide.safetensors"
     assert main([str(src), "--N-a", "14", "--out", str(out)]) == 0
     arch, cfg, state = load_weights(out)

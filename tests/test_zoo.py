@@ -44,7 +44,7 @@ def test_shipped_models_load_and_match_manifest():
 def test_fitting_scripts_load_the_float_weights_of_zoo_names_and_files(tmp_path):
     """fit_density / fit_gains take `--init` as a zoo name or a file: only the float weights load (a
     zoo file's coding tables and integer networks are rebuilt on export), the same as load_model's."""
-    from safetensors.torch import save_file
+    from fastcodec.zoo import save_float_weights
 
     for name in zoo.list_models():
         model = zoo.load_float_model(name)
@@ -53,8 +53,7 @@ def test_fitting_scripts_load_the_float_weights_of_zoo_names_and_files(tmp_path)
         for k, v in model.state_dict().items():
             assert torch.equal(v, shipped[k]), (name, k)
     plain = tmp_path / "plain.safetensors"
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, plain,
-              metadata={"architecture": model.name, "config": json.dumps(model.config())})
+    save_float_weights(model, plain)
     again = zoo.load_float_model(plain)
     assert all(torch.equal(v, again.state_dict()[k]) for k, v in model.state_dict().items())
     with pytest.raises(ValueError, match="unknown model 'no-such-model'"):
@@ -154,9 +153,8 @@ def test_factorized_with_per_quality_densities_ships_and_decodes(tmp_path):
 def test_factorized_derived_from_a_mean_scale_base_exports_from_safetensors(tmp_path):
     """The path of the shipped factorized model: the base's transforms, its own fitted densities,
     written by fit_density as float safetensors and exported from that file as a derived model."""
-    from safetensors.torch import save_file
-
     from fastcodec.train.export import export_checkpoint
+    from fastcodec.zoo import save_float_weights
 
     torch.manual_seed(0)
     base = build("mbt2018-mean", N=8, M=12).eval()
@@ -165,8 +163,7 @@ def test_factorized_derived_from_a_mean_scale_base_exports_from_safetensors(tmp_
     fact.load_state_dict({k: v.half().float() for k, v in base.state_dict().items()
                           if k.startswith(("g_a.", "g_s.", "gains."))}, strict=False)
     src = tmp_path / "fit.safetensors"
-    save_file({k: v.contiguous() for k, v in fact.state_dict().items()}, str(src),
-              metadata={"architecture": fact.name, "config": json.dumps(fact.config())})
+    save_float_weights(fact, src)
     entry = export_checkpoint(src, "bmshj2018-factorized", "fact", step_offset=5, base="base", zoo_dir=tmp_path)
     assert entry["steps"] == 5 and entry["base"] == "base"
     loaded = zoo.load_model(tmp_path / "weights" / "fact.safetensors")

@@ -12,7 +12,6 @@ after 800 such steps. Fitted here first, joint training starts from the right ra
         --data ../shared/data/train --out runs/factorized_init.safetensors
 """
 import argparse
-import json
 import sys
 
 import numpy as np
@@ -71,10 +70,9 @@ def fit_density(model, sampler, batches=48, batch_size=16, crop=128, steps=1500,
 
 
 def main(argv=None):
-    from safetensors.torch import save_file
 
     from fastcodec.train.data import CropSampler, list_images
-    from fastcodec.zoo import load_float_model
+    from fastcodec.zoo import load_float_model, save_float_weights
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--arch", required=True)
@@ -98,8 +96,7 @@ def main(argv=None):
     before, after = fit_density(model, CropSampler(paths), steps=a.steps, lr=a.lr,
                                 log=lambda s: print(s, flush=True))
     print(f"rate of the rounded latents: {before:.4f} -> {after:.4f} bpp", flush=True)
-    save_file({k: v.detach().float().contiguous() for k, v in model.state_dict().items()}, a.out,
-              metadata={"architecture": a.arch, "config": json.dumps(model.config())})
+    save_float_weights(model, a.out)
     return 0
 
 

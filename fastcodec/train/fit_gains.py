@@ -17,7 +17,6 @@ each step then runs only the gain, the density and g_s (forward and backward for
         --data ../shared/data/train --out runs/factorized_gains.safetensors
 """
 import argparse
-import json
 import sys
 
 import numpy as np
@@ -98,10 +97,9 @@ def fit_gains(model, sampler, batches=96, batch_size=16, crop=128, steps=1000, l
 
 
 def main(argv=None):
-    from safetensors.torch import save_file
 
     from fastcodec.train.data import CropSampler, list_images
-    from fastcodec.zoo import load_float_model
+    from fastcodec.zoo import load_float_model, save_float_weights
 
     p = argparse.ArgumentParser(prog="python -m fastcodec.train.fit_gains", description=__doc__.split("\n\n")[0])
     p.add_argument("--init", required=True, help="bmshj2018-factorized weights (.safetensors or a zoo name)")
@@ -126,8 +124,7 @@ def main(argv=None):
     before, after = fit_gains(model, CropSampler(paths), batches=a.batches, steps=a.steps, lr_gains=a.lr_gains,
                               lr_density=a.lr_density, log=lambda s: print(s, flush=True))
     print(f"RD loss of the coded latents on the cache: {before:.4f} -> {after:.4f}", flush=True)
-    save_file({k: v.detach().float().contiguous() for k, v in model.state_dict().items()}, a.out,
-              metadata={"architecture": arch, "config": json.dumps(model.config())})
+    save_float_weights(model, a.out)
     return 0
 
 

@@ -145,8 +145,6 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="float32 .safetensors to start `fastcodec train --init` from")
     a = p.parse_args(argv)
-    from safetensors.torch import save_file
-
     from fastcodec.train.valcurve import load_source
 
     if a.checkpoint:
@@ -156,8 +154,9 @@ def main(argv=None):
         return
 
     wide = widen(load_source(a.source, a.ema), a.M, a.scale, a.seed)
-    state = {k: v.detach().float().contiguous() for k, v in wide.state_dict().items()}
-    save_file(state, a.out, metadata={"architecture": wide.name, "config": json.dumps(wide.config())})
+    from fastcodec.zoo import save_float_weights
+
+    state = save_float_weights(wide, a.out)
     print(f"{a.out}: {wide.name} M={a.M}, {sum(v.numel() for v in state.values()):,} parameters")
 
 

@@ -16,7 +16,6 @@ own GDN parameters as a fresh GDN has them, and identity FiLM values (log-scale 
 then `fastcodec train --arch bmshj2018-factorized --init wide.safetensors --freeze g_s --trainable film. ...`
 (the config, N_a included, travels in the file)."""
 import argparse
-import json
 
 import torch
 
@@ -73,9 +72,7 @@ def widen_encoder(model, n_a, scale=0.5, seed=0):
 
 
 def main(argv=None):
-    from safetensors.torch import save_file
-
-    from fastcodec.zoo import load_float_model
+    from fastcodec.zoo import load_float_model, save_float_weights
 
     p = argparse.ArgumentParser(prog="python -m fastcodec.train.widen_encoder")
     p.add_argument("source", help="a zoo name or .safetensors file of a bmshj2018-factorized model")
@@ -85,8 +82,7 @@ def main(argv=None):
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
     wide = widen_encoder(load_float_model(a.source), a.n_a, a.scale, a.seed)
-    save_file({k: v.contiguous() for k, v in wide.state_dict().items()}, a.out,
-              metadata={"architecture": wide.name, "config": json.dumps(wide.config())})
+    save_float_weights(wide, a.out)
     print(f"{a.source}: g_a {wide.N} -> {wide.N_a} hidden channels, written to {a.out}")
     return 0
 

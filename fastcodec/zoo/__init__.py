@@ -98,6 +98,19 @@ def load_float_model(name_or_path):
     return _float_model(_resolve(name_or_path))[0]
 
 
+def save_float_weights(model, path, metadata=None):
+    """Write `model`'s whole state in float32 with its architecture and configuration (and any
+    further string `metadata`), a file that load_float_model / load_model / `--init` read back (the
+    working format of the training tools; the zoo's own fp16 files are written by
+    fastcodec.train.export). Returns the state written."""
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().float().contiguous() for k, v in model.state_dict().items()}
+    meta = {**(metadata or {}), "architecture": model.name, "config": json.dumps(model.config())}
+    save_file(state, str(path), metadata=meta)
+    return state
+
+
 def load_model(name_or_path):
     """A model in eval mode from a shipped name or a .safetensors path. Shipped weights are checked
     against the manifest's sha256."""

@@ -13,9 +13,10 @@ kept as the record of what ran.)
 import json
 import sys
 
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from fastcodec.zoo import load_model
+from fastcodec.zoo import WEIGHTS_DIR, load_model, save_float_weights
 
 # modules each derived model takes from the base (the rest is its own, trained on the base)
 # (film.: the per-quality modulation of the transforms, from session 15 on, where the base has it)
@@ -34,9 +35,9 @@ FROM_BASE = {
 def save(folder):
     for name in FROM_BASE:
         m = load_model(name)
-        state = {k: v.float().contiguous() for k, v in m.state_dict().items()}
-        save_file(state, f"{folder}/old_{name}.safetensors",
-                  metadata={"architecture": name, "config": json.dumps(m.config())})
+        with safe_open(str(WEIGHTS_DIR / f"{name}.safetensors"), "pt") as f:
+            shared = f.metadata().get("shared_tensors", "[]")
+        state = save_float_weights(m, f"{folder}/old_{name}.safetensors", {"shared_tensors": shared})
         print(name, len(state), "tensors saved")
 
 
@@ -46,6 +47,15 @@ def merge(folder):
     for name, prefixes in FROM_BASE.items():
         path = f"{folder}/old_{name}.safetensors"
         old = load_file(path)
+        with safe_open(path, "pt") as f:
+            meta = f.metadata()
+        # from session 28: a part the shipped version stored as its own (trained, not shared with the
+        # base: the factorized model's own g_s) stays its own; files saved before record nothing
+        shared = meta.get("shared_tensors")
+        if shared is not None:
+            shared = set(json.loads(shared))
+            prefixes = tuple(p for p in prefixes if any(k.startswith(p) for k in shared))
+        meta.pop("shared_tensors", None)
         # parts the base has and the old version lacks (its FiLM, the first time) come with it
         old.update({k: v for k, v in base.items() if k.startswith(prefixes) and k not in old})
         out = {}
@@ -56,10 +66,6 @@ def merge(folder):
                 out[k] = base[k].contiguous()
             else:
                 out[k] = v.contiguous()
-        from safetensors import safe_open
-
-        with safe_open(path, "pt") as f:
-            meta = f.metadata()
         if base_model.config().get("film"):
             meta = dict(meta, config=json.dumps(dict(json.loads(meta["config"]), film=True)))
         save_file(out, f"{folder}/init_{name}.safetensors", metadata=meta)
