@@ -15,9 +15,10 @@
 # BASE_CKPT: the base run's checkpoint (default /work/runs/mbt2018-mean/ckpt.pt; session 10 could
 # take a fork of the run instead).
 # F_OFFSET (from session 27): the factorized model's shipped step count (its own encoder's steps counted
-# on the base's before session 26); FENC_STEPS: its encoder's steps this session (default 4000);
-# FENC_FILM: the FiLM values' learning-rate multiplier in them (default 10).
-: "${SESSION:?}" "${BASE_OFFSET:?}" "${CTX_OFFSET:?}" "${HP_OFFSET:?}" "${F_OFFSET:?}"
+# on the base's before session 26); FENC_STEPS: its steps this session (default 4000); FENC_FILM: the
+# FiLM values' learning-rate multiplier in them (default 10); F_HISTORY (from session 28): its manifest
+# notes' account of the steps before this session (the shipped notes, up to the fits).
+: "${SESSION:?}" "${BASE_OFFSET:?}" "${CTX_OFFSET:?}" "${HP_OFFSET:?}" "${F_OFFSET:?}" "${F_HISTORY:?}"
 set -ex
 cd /work/main
 R=/work/runs
@@ -59,20 +60,14 @@ python -m fastcodec.train.export $R/d${SESSION}_hyperprior/ckpt.pt --ema --arch 
   --notes "scale hyperprior (h_a, h_s, factorized z density) trained (rate only) on the frozen g_a/g_s of mbt2018-mean: sessions 2-3 on 16x128^2 crops, sessions 4-$SESSION on 4x512^2 crops (lr 1e-4); warm start from the previous version"
 # from session 26: its own encoder — g_a, the FiLM values, gains and densities trained on the base's
 # frozen g_s (--trainable film.: the model stores its own modulation), warm-started from the previous
-# version (derived.py merge takes only g_s from the base); then densities and gains re-fitted as before
+# version (derived.py merge takes only g_s from the base); then densities and gains re-fitted as before.
+# From session 28: its own decoder too (g_s trained jointly with the rest; derived.py merge keeps a part
+# the shipped version stores as its own), and the shipping steps in factorized_phase.sh
 rm -rf $R/d${SESSION}_factorized
-fastcodec train --arch bmshj2018-factorized --init $R/s$SESSION/init_bmshj2018-factorized.safetensors --freeze g_s --trainable film. \
+fastcodec train --arch bmshj2018-factorized --init $R/s$SESSION/init_bmshj2018-factorized.safetensors \
   --lr-mult film=${FENC_FILM:-10} --data $D --lr 1e-4 --steps ${FENC_STEPS:-4000} --out $R/d${SESSION}_factorized --threads 2 --ema 0.999 \
   --balance-qualities --compile-gdn
-rm -rf $R/s$SESSION/fz
-python -m fastcodec.train.export $R/d${SESSION}_factorized/ckpt.pt --ema --arch bmshj2018-factorized --name bmshj2018-factorized \
-  --zoo-dir $R/s$SESSION/fz
-python -m fastcodec.train.fit_density --arch bmshj2018-factorized --init $R/s$SESSION/fz/weights/bmshj2018-factorized.safetensors --data $D \
-  --out $R/s$SESSION/factorized_fit$SESSION.safetensors --steps 1500
-# from session 24: its own per-quality gains, fitted with the densities on its RD loss (fit_gains)
-python -m fastcodec.train.fit_gains --init $R/s$SESSION/factorized_fit$SESSION.safetensors --data $D \
-  --out $R/s$SESSION/factorized_gains$SESSION.safetensors --steps ${FG_STEPS:-1000} --threads 2
-python -m fastcodec.train.export $R/s$SESSION/factorized_gains$SESSION.safetensors --arch bmshj2018-factorized --name bmshj2018-factorized --base mbt2018-mean \
-  --step-offset $((F_OFFSET + ${FENC_STEPS:-4000})) \
-  --notes "g_s from mbt2018-mean (shared, not stored again; $((BASE_STEP + BASE_OFFSET)) steps); its own encoder since session 26: g_a, the per-quality FiLM values and gains and one factorized density of y per quality trained on the frozen g_s (rate + distortion, 16x128^2 crops, lr 1e-4, FiLM at ${FENC_FILM:-10}x, --balance-qualities, exported from the weight average; ${FENC_STEPS:-4000} steps this session from the previous version, $((F_OFFSET + ${FENC_STEPS:-4000})) counting the base's steps before session 26), then the densities re-fitted on the coded latents (python -m fastcodec.train.fit_density, 1,500 steps at lr 1e-2 on 768 random 128^2 crops, rate only) and the gains with the densities on its RD loss (python -m fastcodec.train.fit_gains, ${FG_STEPS:-1000} steps at lr 3e-3 on 96 cached batches of 16 random 128^2 crops, the transforms frozen)"
+CKPT=$R/d${SESSION}_factorized/ckpt.pt WORK=$R/s$SESSION/factorized STEPS=$((F_OFFSET + ${FENC_STEPS:-4000})) \
+ NOTES="${F_HISTORY:?}; ${FENC_STEPS:-4000} steps in session $SESSION from the previous version (all of it trained: 16x128^2 crops, lr 1e-4, FiLM at ${FENC_FILM:-10}x, --balance-qualities, exported from the weight average)" \
+ bash results/training/factorized_phase.sh
 echo FINAL-DONE
