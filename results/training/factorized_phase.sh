@@ -14,6 +14,7 @@ set -ex
 cd /work/main
 D=../shared/data/train
 rm -rf $WORK/fz && mkdir -p $WORK
+FD=$(python -c "print(f'{${FD_STEPS:-1500}:,}')"); FG=$(python -c "print(f'{${FG_STEPS:-1000}:,}')")
 # the run's log beside the fitted file: the final export's training record (<name>.train.json)
 cp "$(dirname $CKPT)/log.jsonl" $WORK/log.jsonl
 python -m fastcodec.train.export $CKPT --ema --arch bmshj2018-factorized --name bmshj2018-factorized --zoo-dir $WORK/fz
@@ -23,5 +24,5 @@ python -m fastcodec.train.fit_gains --init $WORK/factorized_fit.safetensors --da
   --out $WORK/factorized_gains.safetensors --steps ${FG_STEPS:-1000} --threads 2
 python -m fastcodec.train.export $WORK/factorized_gains.safetensors --arch bmshj2018-factorized --name bmshj2018-factorized --base mbt2018-mean \
   --step-offset $STEPS \
-  --notes "$NOTES; then the densities re-fitted on the coded latents (python -m fastcodec.train.fit_density, ${FD_STEPS:-1500} steps at lr 1e-2 on 768 random 128^2 crops, rate only) and the gains with the densities on its RD loss (python -m fastcodec.train.fit_gains, ${FG_STEPS:-1000} steps at lr 3e-3 on 96 cached batches of 16 random 128^2 crops, the transforms frozen)"
+  --notes "$NOTES; then the densities re-fitted on the coded latents (python -m fastcodec.train.fit_density, $FD steps at lr 1e-2 on 768 random 128^2 crops, rate only) and the gains with the densities on its RD loss (python -m fastcodec.train.fit_gains, $FG steps at lr 3e-3 on 96 cached batches of 16 random 128^2 crops, the transforms frozen)"
 echo FACTORIZED-DONE

@@ -68,6 +68,6 @@ fastcodec train --arch bmshj2018-factorized --init $R/s$SESSION/init_bmshj2018-f
   --lr-mult film=${FENC_FILM:-10} --data $D --lr 1e-4 --steps ${FENC_STEPS:-4000} --out $R/d${SESSION}_factorized --threads 2 --ema 0.999 \
   --balance-qualities --compile-gdn
 CKPT=$R/d${SESSION}_factorized/ckpt.pt WORK=$R/s$SESSION/factorized STEPS=$((F_OFFSET + ${FENC_STEPS:-4000})) \
- NOTES="${F_HISTORY:?}; ${FENC_STEPS:-4000} steps in session $SESSION from the previous version (all of it trained: 16x128^2 crops, lr 1e-4, FiLM at ${FENC_FILM:-10}x, --balance-qualities, exported from the weight average)" \
+ NOTES="${F_HISTORY:?}; $(python -c "print(f'{${FENC_STEPS:-4000}:,}')") steps in session $SESSION from the previous version (all of it trained: 16x128^2 crops, lr 1e-4, FiLM at ${FENC_FILM:-10}x, --balance-qualities, exported from the weight average)" \
  bash results/training/factorized_phase.sh
 echo FINAL-DONE
