@@ -26,7 +26,7 @@ import torch  # noqa: E402
 
 import fastcodec
 from fastcodec.train.data import list_images, load_rgb
-from fastcodec.train.metrics import psnr
+from fastcodec.eval.metrics import psnr
 
 KODAK = "../shared/data/kodak"
 

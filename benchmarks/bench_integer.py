@@ -16,7 +16,7 @@ import torch
 
 import fastcodec
 from fastcodec.train.data import list_images, load_rgb
-from fastcodec.train.metrics import psnr
+from fastcodec.eval.metrics import psnr
 from fastcodec.zoo import load_model
 
 KODAK = "../shared/data/kodak"

@@ -13,7 +13,7 @@ import json
 import torch
 
 from fastcodec.train.data import list_images, load_rgb
-from fastcodec.train.evaluate import evaluate_model
+from fastcodec.eval.evaluate import evaluate_model
 from fastcodec.zoo import load_model
 
 KODAK = "../shared/data/kodak"

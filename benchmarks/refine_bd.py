@@ -7,7 +7,7 @@ pchip) of the refined curve against the plain one and the points side by side.
 import json
 import sys
 
-from fastcodec.train.bdrate import bd_rate_pchip
+from fastcodec.eval.bdrate import bd_rate_pchip
 
 
 def main(argv=None):

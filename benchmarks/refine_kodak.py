@@ -121,8 +121,8 @@ def score(a):
 
     import fastcodec
     from fastcodec.train.data import list_images, load_rgb
-    from fastcodec.train.evaluate import anchors, bd_table
-    from fastcodec.train.metrics import ms_ssim, psnr
+    from fastcodec.eval.evaluate import anchors, bd_table
+    from fastcodec.eval.metrics import ms_ssim, psnr
     from fastcodec.zoo import load_model
 
     torch.set_num_threads(a.threads)

@@ -1,7 +1,7 @@
 """fastcodec: learned lossy image compression with a fast, bit-exact, safe C++ core.
 
-``import fastcodec`` is cheap: submodules (``fastcodec.coding`` and the torch-based layers) load
-on first use.
+``import fastcodec`` is cheap: it imports neither torch nor Pillow; submodules
+(``fastcodec.coding`` and the torch-based layers) load on first use.
 """
 from importlib import import_module as _import_module
 
@@ -15,18 +15,17 @@ _openmp.configure()
 
 __version__ = "0.1.0"
 __all__ = ["BitstreamError", "FastcodecError", "bitstream", "coding", "decode", "decode_batch", "list_models",
-           "load", "__version__"]
+           "load", "truncate", "__version__"]
 
 _LAZY_SUBMODULES = {"coding", "bitstream"}
-_LAZY_API = {"load", "decode", "decode_batch", "Codec"}
+_LAZY_API = {"load", "decode", "decode_batch", "truncate", "Codec"}
 
 
-try:  # Image.open("x.fcx") / img.save("x.fcx") once fastcodec is imported
-    from fastcodec.pillow_plugin import register as _register_pillow
+# Image.open("x.fcx") / img.save("x.fcx") once fastcodec is imported, without importing Pillow here:
+# the plugin registers when PIL.Image is (or was already) imported
+from fastcodec import _pillow_hook  # noqa: E402
 
-    _register_pillow()
-except ImportError:  # Pillow not installed: the plugin is simply absent
-    pass
+_pillow_hook.install()
 
 
 def list_models():

@@ -18,20 +18,11 @@ from fastcodec import _openmp
 _openmp.configure()  # before torch is first imported (see fastcodec/_openmp.py)
 
 from fastcodec import bitstream  # noqa: E402
-from fastcodec.bitstream.container import COLOR_GRAY, COLOR_RGB, COLOR_RGBA, model_id  # noqa: E402
+from fastcodec.bitstream import COLOR_GRAY, COLOR_RGB, COLOR_RGBA, Rate  # noqa: E402
 from fastcodec.errors import BitstreamError  # noqa: E402
-from fastcodec.zoo import WEIGHTS_DIR, list_models, manifest, sha256_file  # noqa: E402
+from fastcodec.zoo import WEIGHTS_DIR, identify, list_models, model_ids  # noqa: E402
 
 DEFAULT_MODEL = "mbt2018-mean"
-
-
-def _check_quality(quality):
-    if isinstance(quality, bool) or not isinstance(quality, (int, float, np.integer, np.floating)):
-        raise TypeError(f"quality must be a number in [1, 8], got {type(quality).__name__}")
-    if not 1 <= quality <= 8:
-        raise ValueError(f"quality must be in [1, 8], got {quality}")
-    return float(quality)
-
 
 @lru_cache(maxsize=8)
 def _model(key, device="cpu"):
@@ -40,10 +31,6 @@ def _model(key, device="cpu"):
 
     _allocator.tune()
     return load_model(key).to(device)
-
-
-def _shipped_ids():
-    return {model_id(name, e["sha256"]): name for name, e in manifest().items()}
 
 
 def _as_uint8_image(image):
@@ -70,35 +57,37 @@ def _as_uint8_image(image):
 
 
 class Codec:
-    """A loaded model at one quality. Thread-safe for encoding; models are shared and cached."""
+    """A loaded model at one rate. Thread-safe for encoding; models are shared and cached.
 
-    def __init__(self, name, quality, device="cpu", refine=0):
-        self.quality = _check_quality(quality)
-        from fastcodec.models.refine import check_steps
+    quality: a value of the model's rate control (codec.rate_spec): a quality 1..8 for the MSE
+    models, a step count for a progressive one; None: the model's default."""
+
+    def __init__(self, name, quality=None, device="cpu", refine=0):
+        from fastcodec.search import check_steps
 
         self.refine = check_steps(refine)
         self.device = str(device)
-        entry = manifest().get(name)
-        if entry is not None:
-            self.name, self._key = name, name
-            self.id = model_id(name, entry["sha256"])
-        else:
-            from pathlib import Path
-
-            path = Path(name)
-            if not path.exists():
-                raise ValueError(f"unknown model {name!r}: not a shipped name ({', '.join(list_models())}) nor a file")
-            self.name, self._key = path.stem, str(path.resolve())
-            self.id = model_id(path.stem, sha256_file(path))
+        self.name, self._key, self.id = identify(name)
         self.model = _model(self._key, self.device)
+        self.rate_spec = self.model.rate_spec
+        self.quality = self.rate_spec.check(quality, "quality")
+        if self.refine and not self.model.capabilities.latent_search:
+            raise ValueError(f"refine: {self.name} does not support encoder-side latent refinement")
 
     def __repr__(self):
         extra = f", refine={self.refine}" if self.refine else ""
         return f"fastcodec.Codec({self.name!r}, quality={self.quality:g}{extra})"
 
+    @property
+    def rate(self):
+        """The container's Rate of this codec."""
+        return Rate.named(self.rate_spec.kind, self.quality)
+
     def encode(self, image):
         """Encodes one image; returns the container bytes."""
         import torch
+
+        from fastcodec import search
 
         rgb, color, alpha = _as_uint8_image(image)
         h, w = rgb.shape[:2]
@@ -106,27 +95,28 @@ class Codec:
         if h < 1 or w < 1 or h > limits.max_side or w > limits.max_side or h * w > limits.max_pixels:
             raise ValueError(f"image of {h}x{w} pixels is outside the size limits (fastcodec.bitstream.default_limits)")
         x = torch.from_numpy(np.array(rgb, dtype=np.uint8, order="C")).permute(2, 0, 1)[None].float().div_(255.0)
-        compressed = self.model.compress(x, self.quality - 1, refine=self.refine)
-        streams = list(compressed["strings"])
-        if alpha is not None:
-            streams.append(zlib.compress(alpha.tobytes(), 9))
-        return bitstream.pack(self.id, self.quality, h, w, color, streams)
+        streams = list(search.encode(self.model, x, self.quality, self.refine))
+        if alpha is not None:  # the alpha plane's stream comes first (a cut progressive file keeps it)
+            streams.insert(0, zlib.compress(alpha.tobytes(), 9))
+        return bitstream.pack(self.id, self.rate, h, w, color, streams,
+                              progressive=self.model.capabilities.progressive)
 
     def encode_batch(self, images, workers=None):
         """Encodes a list of images on `workers` threads (None: all cores); same bytes as encode()."""
         return _map(self.encode, images, workers)
 
 
-def load(name=None, quality=3, device="cpu", refine=0):
-    """A Codec for a shipped model name (see list_models()) or a .safetensors path, at quality
-    1..8 (fractions interpolate between the trained qualities). device="cuda" runs the transforms
+def load(name=None, quality=None, device="cpu", refine=0):
+    """A Codec for a shipped model name (see list_models()), a registered one
+    (fastcodec.zoo.register) or a .safetensors path, at a rate of the model's rate control: for the
+    shipped models a quality 1..8 (fractions interpolate between the trained qualities; None: 3). device="cuda" runs the transforms
     on a GPU (with the Triton kernels where Triton is installed); entropy coding stays on the CPU.
 
     The first model loaded (here or by decode()) also raises glibc's mmap/trim thresholds so the
     transforms' large buffers are reused instead of page-faulted in again for every layer
     (fastcodec._allocator; about 20 % faster coding; FASTCODEC_MALLOC_TUNING=0 disables it).
 
-    refine=N spends N steps of encoder-side latent refinement on every image (fastcodec.models.refine):
+    refine=N spends N steps of encoder-side latent refinement on every image (fastcodec.search):
     smaller files at the same quality, each step costing about a synthesis pass forward and backward
     (N=100: ~100x slower encoding); decoding and the format are unchanged."""
     return Codec(name or DEFAULT_MODEL, quality, device, refine)
@@ -153,39 +143,47 @@ def _map(fn, items, workers):
         torch.set_num_threads(before)
 
 
+def _codec_for(header, model, device):
+    """The Codec a container names (or `model`, checked against the id in the header)."""
+    if model is None:
+        model = model_ids().get(header.model_id)
+        if model is None:
+            raise BitstreamError(f"blob was made with a model that is not shipped here (id {header.model_id.hex()}); "
+                                 "pass model= its weights file or register it (fastcodec.zoo.register)")
+    codec = Codec(model, None, device)
+    if codec.id != header.model_id:
+        raise BitstreamError(f"blob was made with model id {header.model_id.hex()}, not {model!r} ({codec.id.hex()})")
+    if codec.rate_spec.kind != header.rate.name:
+        raise BitstreamError(f"blob's rate is a {header.rate.name}, {codec.name} takes a {codec.rate_spec.kind} rate")
+    try:
+        codec.quality = codec.rate_spec.check(header.rate.value, "rate")
+    except ValueError as exc:
+        raise BitstreamError(f"invalid container: {exc}") from None
+    return codec
+
+
 def decode(blob, model=None, device="cpu"):
     """Decodes container bytes to a uint8 image (HxWx3, HxW for gray, HxWx4 with alpha). The
-    model is looked up by the id in the header among the shipped models, or given as a name or
-    path. Raises BitstreamError for bytes that are not a valid container for that model."""
+    model is looked up by the id in the header among the shipped and registered models, or given as
+    a name or path. A progressive container cut short decodes from the steps it holds whole.
+    Raises BitstreamError for bytes that are not a valid container for that model."""
     import torch
 
     header, streams = bitstream.unpack(blob)
-    if model is not None:
-        codec = Codec(model, header.quality, device)
-        if codec.id != header.model_id:
-            raise BitstreamError(f"blob was made with model id {header.model_id.hex()}, not {model!r} ({codec.id.hex()})")
-    else:
-        name = _shipped_ids().get(header.model_id)
-        if name is None:
-            raise BitstreamError(f"blob was made with a model that is not shipped here (id {header.model_id.hex()}); "
-                                 "pass model= its weights file")
-        codec = Codec(name, header.quality, device)
-    m = codec.model
-    n_model = len(streams) - (header.color == COLOR_RGBA)
-    if n_model != m.num_streams:
-        raise BitstreamError(f"blob holds {n_model} model stream(s), {codec.name} codes {m.num_streams}")
-    stride = m.stride
-    latent = (-(-header.height // stride) * stride // 16, -(-header.width // stride) * stride // 16)
+    model_streams, alpha_stream = bitstream.split_streams(header, streams)
+    codec = _codec_for(header, model, device)
     try:
-        x_hat = m.decompress(streams[:n_model], latent, (header.height, header.width), header.quality - 1)
-    except (IndexError, RuntimeError) as exc:
+        x_hat = codec.model.decode_image(model_streams, (header.height, header.width), codec.quality)
+    except (IndexError, ValueError, RuntimeError) as exc:
+        if isinstance(exc, BitstreamError):
+            raise
         raise BitstreamError(f"payload does not fit the model: {exc}") from None
     rgb = (x_hat[0].permute(1, 2, 0) * 255).round_().to(torch.uint8).cpu().numpy()
     if header.color == COLOR_GRAY:
         return np.round(rgb.astype(np.float32).mean(axis=2)).astype(np.uint8)
     if header.color == COLOR_RGBA:
         try:
-            alpha = np.frombuffer(zlib.decompress(streams[-1], bufsize=header.height * header.width), np.uint8)
+            alpha = np.frombuffer(zlib.decompress(alpha_stream, bufsize=header.height * header.width), np.uint8)
         except zlib.error as exc:
             raise BitstreamError(f"alpha stream is corrupt: {exc}") from None
         if alpha.size != header.height * header.width:
@@ -194,9 +192,15 @@ def decode(blob, model=None, device="cpu"):
     return rgb
 
 
+def truncate(blob, steps):
+    """A progressive container cut to its first `steps` steps: a smaller, valid file (its header
+    rewritten) that decodes to the image of those steps. ValueError for other containers."""
+    return bitstream.truncate(blob, steps)
+
+
 def decode_batch(blobs, workers=None, model=None):
     """Decodes a list of blobs on `workers` threads; same result as decode() on each."""
     return _map(lambda b: decode(b, model=model), blobs, workers)
 
 
-__all__ = ["Codec", "DEFAULT_MODEL", "WEIGHTS_DIR", "decode", "decode_batch", "list_models", "load"]
+__all__ = ["Codec", "DEFAULT_MODEL", "WEIGHTS_DIR", "decode", "decode_batch", "list_models", "load", "truncate"]

@@ -9,7 +9,7 @@ below 2^31 for every phase — so the GPU's reduction order cannot change a bit.
 import torch
 import torch.nn.functional as F
 
-from fastcodec.integer.conv import phase_taps
+from fastcodec.functional.subpixel import phase_taps
 from fastcodec.kernels.int_layer import int_layer
 
 

@@ -1,14 +1,13 @@
-"""Writes tests/golden/: frozen tiny models (mbt2018-mean, mbt2018, he2021-checkerboard, each
-with its integer prior) and container blobs of format version 1 with their decoded pixels. Run once
-per format version; later versions must keep decoding these files, on any machine.
+"""Writes tests/golden/: frozen tiny models (each with its integer prior where it has a hyperprior),
+container files of format version 1 (tests/golden/*.fcx, decoded_v1.npz) and of version 2
+(tests/golden/v2/*.fcx, decoded_v2.npz) with their decoded pixels. Every later fastcodec must keep
+decoding these files to the same pixels, on any machine; so the files are made once per format
+version and never remade:
 
-History: the first golden set (session 1) used a float h_s; it decoded only on the CPU kind that
-made it (an AVX2 machine desynchronized on gray_q8). Regenerated with integer priors (session 2:
-the v1 h_s of fastcodec.integer.network). Session 3 added models with the int32 h_s
-(fastcodec.integer.conv), the scale hyperprior and the per-quality factorized density; the
-session-2 files stay as they were (v1 h_s), since this script now freezes h_s as int32 networks:
+    python tests/make_golden.py --v2            # the version-2 files, from the existing models
 
-    python tests/make_golden.py --only golden-tiny-int32,golden-tiny-int32-mbt2018,golden-tiny-hyperprior,golden-tiny-factorized
+(`--only NAME,...` remakes models and their version-1 files; the first models froze h_s as the v1
+integer network of fastcodec.integer.network, the later ones as int32 networks.)
 """
 import argparse
 from pathlib import Path
@@ -37,7 +36,7 @@ MODELS = [
                                      "gray_q8": ((25, 31, 1), 8), "rgba_q3": ((20, 20, 4), 3)}),
     ("golden-tiny-mbt2018", "mbt2018", {"mbt2018_q6": ((48, 80, 3), 6)}),
     ("golden-tiny-checkerboard", "he2021-checkerboard", {"checkerboard_q2": ((45, 66, 3), 2)}),
-    # session 3: int32 h_s
+    # int32 h_s (fastcodec.integer.conv)
     ("golden-tiny-int32", "mbt2018-mean", {"int32_rgb_q2": ((36, 52, 3), 2), "int32_rgb_q7.5": ((29, 45, 3), 7.5)}),
     ("golden-tiny-int32-mbt2018", "mbt2018", {"int32_mbt2018_q5": ((40, 72, 3), 5)}),
     ("golden-tiny-hyperprior", "bmshj2018-hyperprior", {"hyperprior_q3": ((44, 60, 3), 3)}),
@@ -46,9 +45,44 @@ MODELS = [
 ]
 
 
+#: version-2 files: {case: (golden model, image shape, quality)}, made from the models above
+V2_CASES = {
+    "v2_rgb_q3": ("golden-tiny-int32", (36, 52, 3), 3),
+    "v2_rgba_q5.5": ("golden-tiny-int32", (20, 28, 4), 5.5),
+    "v2_gray_q2": ("golden-tiny-int32", (17, 23, 1), 2),
+    "v2_mbt2018_q7": ("golden-tiny-int32-mbt2018", (40, 40, 3), 7),
+    "v2_checkerboard_q4": ("golden-tiny-checkerboard", (33, 47, 3), 4),
+    "v2_hyperprior_q8": ("golden-tiny-hyperprior", (30, 30, 3), 8),
+    "v2_factorized_q2.5": ("golden-tiny-factorized", (21, 35, 3), 2.5),
+}
+
+
 def model_of(case):
     """The golden model name that made a case."""
+    if case in V2_CASES:
+        return V2_CASES[case][0]
     return next(name for name, _, cases in MODELS if case in cases)
+
+
+def as_v1(blob):
+    """The same streams in a version-1 container (alpha last)."""
+    from fastcodec.bitstream import split_streams, unpack, v1
+
+    header, streams = unpack(blob)
+    model_streams, alpha = split_streams(header, streams)
+    return v1.pack(header.model_id, header.quality, header.height, header.width, header.color,
+                   model_streams + ([alpha] if alpha is not None else []))
+
+
+def make_v2():
+    (GOLDEN / "v2").mkdir(exist_ok=True)
+    arrays = {}
+    for case, (name, shape, q) in V2_CASES.items():
+        weights = str(GOLDEN / "zoo" / "weights" / f"{name}.safetensors")
+        blob = fastcodec.load(weights, q).encode(golden_image(*shape))
+        (GOLDEN / "v2" / f"{case}.fcx").write_bytes(blob)
+        arrays[case] = fastcodec.decode(blob, model=weights)
+    np.savez_compressed(GOLDEN / "decoded_v2.npz", **arrays)
 
 
 def main(argv=None):
@@ -56,9 +90,12 @@ def main(argv=None):
 
     p = argparse.ArgumentParser()
     p.add_argument("--only", default=None, help="comma-separated model names to (re)make; the rest stay")
-    only = p.parse_args(argv).only
-    only = set(only.split(",")) if only else None
+    p.add_argument("--v2", action="store_true", help="write the version-2 files from the existing models")
+    args = p.parse_args(argv)
     LearnedCodec.bf16_transforms = False  # golden files use float32 transforms
+    if args.v2:
+        return make_v2()
+    only = set(args.only.split(",")) if args.only else None
     old = GOLDEN / "decoded_v1.npz"
     arrays = dict(np.load(old)) if only and old.exists() else {}
     for name, arch, cases in MODELS:
@@ -85,7 +122,7 @@ def main(argv=None):
         weights = str(GOLDEN / "zoo" / "weights" / f"{name}.safetensors")
         for case, (shape, q) in cases.items():
             im = golden_image(*shape)
-            blob = fastcodec.load(weights, q).encode(im)
+            blob = as_v1(fastcodec.load(weights, q).encode(im))
             (GOLDEN / f"{case}.fcx").write_bytes(blob)
             arrays[case] = fastcodec.decode(blob, model=weights)
     np.savez_compressed(GOLDEN / "decoded_v1.npz", **arrays)

@@ -1,4 +1,5 @@
-"""Container format v1: layout, limits before allocation, malformed input."""
+"""Container format version 1 (read forever; written here only by its test writer): layout, limits
+before allocation, malformed input. Version 2: tests/test_bitstream_v2.py."""
 import struct
 import zlib
 
@@ -6,13 +7,14 @@ import numpy as np
 import pytest
 
 from fastcodec import BitstreamError, bitstream
+from fastcodec.bitstream import v1
 from fastcodec.bitstream.container import COLOR_RGBA, model_id
 
 STREAMS = [b"\x01\x02\x03", b"z" * 300]
 
 
 def blob():
-    return bitstream.pack(b"abcd", 3.5, 512, 768, COLOR_RGBA, STREAMS)
+    return v1.pack(b"abcd", 3.5, 512, 768, COLOR_RGBA, STREAMS)
 
 
 def test_layout_is_as_specified():
@@ -56,7 +58,7 @@ def test_random_bytes_and_foreign_files():
 
 
 def test_absurd_sizes_are_rejected_before_allocation():
-    huge = bitstream.pack(b"abcd", 1, 60000, 60000, 0, [b"x"])
+    huge = v1.pack(b"abcd", 1, 60000, 60000, 0, [b"x"])
     with pytest.raises(BitstreamError, match="exceeds the limit"):
         bitstream.unpack(huge)
     # a stream length of ~34 GB announced in a 30-byte blob
@@ -72,14 +74,14 @@ def test_absurd_sizes_are_rejected_before_allocation():
 
 def test_unknown_version_is_reported():
     data = bytearray(blob())
-    data[4] = 2
-    with pytest.raises(BitstreamError, match="version 2 is not supported"):
+    data[4] = 3
+    with pytest.raises(BitstreamError, match="version 3 is not supported"):
         bitstream.read_header(bytes(data))
 
 
 def test_pack_argument_errors():
     with pytest.raises(ValueError, match="quality must be in"):
-        bitstream.pack(b"abcd", 9, 1, 1, 0, [b""])
+        v1.pack(b"abcd", 9, 1, 1, 0, [b""])
     with pytest.raises(TypeError, match="data must be bytes-like"):
         bitstream.unpack("text")
     assert len(model_id("m", "00")) == 4 and model_id("m", "00") != model_id("m", "01")

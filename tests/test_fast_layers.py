@@ -126,7 +126,7 @@ def test_coding_with_and_without_the_fast_layers_agrees(monkeypatch):
     import fastcodec
     from fastcodec.cli.demo import SAMPLE
     from fastcodec.train.data import load_rgb
-    from fastcodec.train.metrics import psnr
+    from fastcodec.eval.metrics import psnr
 
     img = load_rgb(SAMPLE)
     codec = fastcodec.load("bmshj2018-hyperprior", quality=6)

@@ -12,6 +12,7 @@ from fastcodec.entropy.coders import GaussianCoder  # noqa: E402
 from fastcodec.integer import freeze_sequential  # noqa: E402
 from fastcodec.integer.context import (ACT_AMAX, CHECKERBOARD, WAVEFRONT, Int32Layer,  # noqa: E402
                                        freeze_context)
+from fastcodec.entropy.coders import table_scales  # noqa: E402
 from fastcodec.models import build  # noqa: E402
 
 ARCHS = [("mbt2018", WAVEFRONT), ("he2021-checkerboard", CHECKERBOARD)]
@@ -61,7 +62,7 @@ def frozen(arch, order, seed=0, M=24):
         y = m.g_a(x) * 3
         z = torch.round(m.h_a(y))
         ihs = freeze_sequential(m.h_s.float(), [z])
-        net = freeze_context(m, ihs, [(y, z)], order)
+        net = freeze_context(m, ihs, [(y, z)], order, table_scales())
         h_int = torch.round(ihs(z).double() * 2.0 ** ihs.out_frac).to(torch.int64)
     return m, net, net.hyper_input(h_int), np.ascontiguousarray(y[0].permute(1, 2, 0).numpy())
 
@@ -138,7 +139,7 @@ def _hyper_only_means_error(m, scale_down=None):
         y = m.g_a(x) * 3
         z = torch.round(m.h_a(y))
         ihs = freeze_sequential(m.h_s.float(), [z])
-        net = freeze_context(m, ihs, [(y, z)], m.context_order)
+        net = freeze_context(m, ihs, [(y, z)], m.context_order, table_scales())
         hyper = net.hyper_input(torch.round(ihs(z).double() * 2.0 ** ihs.out_frac).to(torch.int64))
         H, W = hyper.shape[:2]
         _, mean = net.predict(torch.zeros(H, W, M, dtype=torch.int64), hyper, torch.arange(H * W), W, False)

@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 from fastcodec import zoo
-from fastcodec.integer.conv import IntConvNet, freeze_conv_net, phase_taps
+from fastcodec.functional.subpixel import phase_taps
+from fastcodec.integer.conv import IntConvNet, freeze_conv_net
 from fastcodec.models import build
 from fastcodec.train.export import export
 

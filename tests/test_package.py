@@ -13,6 +13,18 @@ def test_import_is_light():
     assert out.strip() == "[]"
 
 
+def test_import_loads_neither_torch_nor_pillow_and_the_plugin_still_registers():
+    code = ("import sys, fastcodec\n"
+            "assert 'torch' not in sys.modules and 'PIL' not in sys.modules\n"
+            "from PIL import Image\n"
+            "print(Image.EXTENSION.get('.fcx'), Image.MIME.get('FCX'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["FCX", "image/x-fastcodec"]
+    # Pillow imported first: registered at import
+    code = "from PIL import Image\nimport fastcodec\nprint(Image.EXTENSION.get('.fcx'))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "FCX"
+
+
 def test_lazy_submodule_and_version():
     assert fastcodec.coding.CdfTable is not None
     assert fastcodec.__version__

@@ -1,4 +1,4 @@
-"""Encoder-side latent refinement (fastcodec.models.refine): the relaxation, the never-worse guard on
+"""Encoder-side latent refinement (fastcodec.search.refine): the relaxation, the never-worse guard on
 real bytes and 8-bit pixels, determinism, every architecture's streams decoding with the unchanged
 decoder, the API and CLI."""
 import math
@@ -10,8 +10,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import fastcodec  # noqa: E402
-from fastcodec.models.gains import LAMBDAS, lambda_of  # noqa: E402
-from fastcodec.models.refine import LR_LOW, LR_TOP, default_lr, sga_round  # noqa: E402
+from fastcodec.models.gains import LAMBDAS  # noqa: E402
+from fastcodec.search.refine import LR_LOW, LR_TOP, default_lr, encode_refined, lambda_of, sga_round  # noqa: E402
 from fastcodec.zoo import load_model  # noqa: E402
 
 SAMPLE = Path(fastcodec.__file__).resolve().parent / "data" / "sample.png"
@@ -56,15 +56,21 @@ def test_sga_round_anneals_to_rounding_and_has_gradients():
 
 
 def test_lambda_of_interpolates_geometrically():
-    assert lambda_of(0) == pytest.approx(LAMBDAS[0]) and lambda_of(7) == pytest.approx(LAMBDAS[7])
-    assert lambda_of(2.5) == pytest.approx(math.sqrt(LAMBDAS[2] * LAMBDAS[3]))
-    assert lambda_of(-1) == pytest.approx(LAMBDAS[0]) and lambda_of(9) == pytest.approx(LAMBDAS[7])
+    from fastcodec.models import build
+
+    m = build("mbt2018-mean", N=8, M=12)
+    assert lambda_of(m, 0) == pytest.approx(LAMBDAS[0]) and lambda_of(m, 7) == pytest.approx(LAMBDAS[7])
+    assert lambda_of(m, 2.5) == pytest.approx(math.sqrt(LAMBDAS[2] * LAMBDAS[3]))
+    assert lambda_of(m, -1) == pytest.approx(LAMBDAS[0]) and lambda_of(m, 9) == pytest.approx(LAMBDAS[7])
 
 
 def test_default_lr_grows_with_lambda_above_quality_4():
-    assert default_lr(0) == pytest.approx(LR_LOW) and default_lr(3) == pytest.approx(LR_LOW)
-    assert default_lr(7) == pytest.approx(LR_TOP)
-    assert LR_LOW < default_lr(5) < default_lr(6) < LR_TOP
+    from fastcodec.models import build
+
+    m = build("mbt2018-mean", N=8, M=12)
+    assert default_lr(m, 0) == pytest.approx(LR_LOW) and default_lr(m, 3) == pytest.approx(LR_LOW)
+    assert default_lr(m, 7) == pytest.approx(LR_TOP)
+    assert LR_LOW < default_lr(m, 5) < default_lr(m, 6) < LR_TOP
 
 
 @pytest.mark.parametrize("name", ARCHS)
@@ -94,8 +100,8 @@ def test_refined_streams_decode_and_cost_less(name):
     x = sample_crop()
     q = 7
     base = model.compress(x, q)
-    refined = model.compress(x, q, refine=20)
-    again = model.compress(x, q, refine=20)
+    refined = encode_refined(model, x, q, 20)
+    again = encode_refined(model, x, q, 20)
     assert refined["strings"] == again["strings"]          # deterministic
     assert refined["latent"] == base["latent"] and refined["size"] == base["size"]
     assert real_loss(model, x, q, refined) < 0.997 * real_loss(model, x, q, base)
@@ -104,19 +110,19 @@ def test_refined_streams_decode_and_cost_less(name):
 def test_refinement_leaves_the_weights_alone():
     model = shipped("mbt2018-mean")
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    model.compress(sample_crop(64, 64), 0, refine=3)
+    encode_refined(model, sample_crop(64, 64), 0, 3)
     assert all(p.grad is None for p in model.parameters())
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
 
 def test_refinement_keeps_the_plain_streams_when_it_cannot_gain(monkeypatch):
     """One step at a huge learning rate only does harm: the guard codes g_a's latents instead."""
-    import fastcodec.models.refine as refine
+    import fastcodec.search.refine as refine
 
     model = shipped("mbt2018-mean")
     x = sample_crop(64, 64)
     plain = model.compress(x, 2)
-    monkeypatch.setattr(refine, "default_lr", lambda q: 50.0)
+    monkeypatch.setattr(refine, "default_lr", lambda m, q: 50.0)
     xp, q = model.pad(x), model._q(2)
     with torch.inference_mode():
         y, z = model.encode_latents(xp, q)
@@ -125,11 +131,11 @@ def test_refinement_keeps_the_plain_streams_when_it_cannot_gain(monkeypatch):
         harmed = model._compress(y2, z2, q)
     assert refine.coded_loss(model, x, 2, harmed, plain["latent"]) > refine.coded_loss(model, x, 2, plain["strings"],
                                                                                         plain["latent"])
-    assert model.compress(x, 2, refine=1)["strings"] == plain["strings"]
+    assert encode_refined(model, x, 2, 1)["strings"] == plain["strings"]
 
 
 def test_coded_loss_is_the_real_loss():
-    from fastcodec.models.refine import coded_loss
+    from fastcodec.search.refine import coded_loss
 
     model = shipped("bmshj2018-hyperprior")
     x = sample_crop(64, 96)
@@ -145,7 +151,7 @@ def test_refinement_is_never_worse_at_a_low_quality(name):
     model = shipped(name)
     x = sample_crop(64, 128)
     base = model.compress(x, 0)
-    refined = model.compress(x, 0, refine=8)
+    refined = encode_refined(model, x, 0, 8)
     assert real_loss(model, x, 0, refined) <= real_loss(model, x, 0, base)
 
 
@@ -153,7 +159,7 @@ def test_refinement_is_never_worse_at_a_low_quality(name):
 def test_refine_argument_errors(bad):
     model = shipped("mbt2018-mean")
     with pytest.raises(ValueError, match="refine"):
-        model.compress(sample_crop(64, 64), 0, refine=bad)
+        encode_refined(model, sample_crop(64, 64), 0, bad)
     with pytest.raises(ValueError, match="refine"):
         fastcodec.load("mbt2018-mean", 3, refine=bad)
 

@@ -78,9 +78,9 @@ def test_optimizer_state_is_matched_by_name():
 
 
 def test_evaluation_points_and_bd_rate():
-    from fastcodec.train.bdrate import bd_rate, bd_rate_pchip
-    from fastcodec.train.evaluate import bd_table, evaluate_model
-    from fastcodec.train.metrics import ms_ssim, psnr
+    from fastcodec.eval.bdrate import bd_rate, bd_rate_pchip
+    from fastcodec.eval.evaluate import bd_table, evaluate_model
+    from fastcodec.eval.metrics import ms_ssim, psnr
 
     rng = np.random.default_rng(0)
     images = [("a", rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)),

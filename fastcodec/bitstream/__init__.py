@@ -1,12 +1,26 @@
-"""The fastcodec container (format version 1, docs/bitstream.md): pure Python, no torch."""
+"""The fastcodec container (docs/bitstream.md): versions 1 and 2 read, version 2 written. Pure
+Python, no torch."""
 from fastcodec.bitstream.container import (
+    COLOR_GRAY,
+    COLOR_RGB,
+    COLOR_RGBA,
     FORMAT_VERSION,
     MAGIC,
+    RATE_CONTINUOUS,
+    RATE_QUALITY,
+    RATE_STEPS,
+    READABLE_VERSIONS,
     Header,
+    Rate,
+    model_id,
     pack,
     read_header,
+    split_streams,
+    truncate,
     unpack,
 )
 from fastcodec.bitstream.limits import Limits, default_limits
 
-__all__ = ["FORMAT_VERSION", "MAGIC", "Header", "Limits", "default_limits", "pack", "read_header", "unpack"]
+__all__ = ["COLOR_GRAY", "COLOR_RGB", "COLOR_RGBA", "FORMAT_VERSION", "Header", "Limits", "MAGIC", "RATE_CONTINUOUS",
+           "RATE_QUALITY", "RATE_STEPS", "READABLE_VERSIONS", "Rate", "default_limits", "model_id", "pack",
+           "read_header", "split_streams", "truncate", "unpack"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 class Limits:
     max_pixels: int = 1 << 25         # 33,554,432 pixels
     max_side: int = 65_535
-    max_streams: int = 16
+    max_streams: int = 64
     max_stream_bytes: int = 1 << 30
 
 

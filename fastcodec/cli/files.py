@@ -98,9 +98,9 @@ def decode_files(inputs, out, workers, fmt):
 
 def info_files(inputs, as_json):
     from fastcodec import bitstream
-    from fastcodec.api import _shipped_ids
+    from fastcodec.zoo import model_ids
 
-    ids = _shipped_ids()
+    ids = {k: Path(v).stem if "/" in v or "\\" in v else v for k, v in model_ids().items()}
     for src in expand(inputs, {EXTENSION}):
         data = src.read_bytes()
         header = bitstream.read_header(data).as_dict()

@@ -53,7 +53,7 @@ def _cmd_train(args):
 
 
 def _cmd_eval(args):
-    from fastcodec.train.evaluate import main as eval_main
+    from fastcodec.eval.evaluate import main as eval_main
 
     return eval_main([a for a in args.rest if a != "--"])
 

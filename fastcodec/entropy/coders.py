@@ -20,6 +20,12 @@ def _gaussian_table():
     return torch.from_numpy(scales.copy()), table
 
 
+def table_scales():
+    """float64 [T]: the scale of each Gaussian coding table (a symbol with predicted scale s takes the
+    first table whose scale is >= s)."""
+    return _gaussian_table()[0].double()
+
+
 def scale_indexes(scales):
     """int32 numpy indexes of the smallest table scale >= each scale (the largest for larger)."""
     table_scales, _ = _gaussian_table()

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fastcodec.layers.bounds import lower_bound
+from fastcodec.functional.bounds import lower_bound
 
 LIKELIHOOD_BOUND = 1e-9
 

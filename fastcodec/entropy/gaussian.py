@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from fastcodec.layers.bounds import lower_bound
+from fastcodec.functional.bounds import lower_bound
 
 SCALE_BOUND = 0.11
 LIKELIHOOD_BOUND = 1e-9

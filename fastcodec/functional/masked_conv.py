@@ -29,3 +29,10 @@ def masked_conv2d_at(x, weight, bias, mask, positions):
     patches = patches.permute(0, 3, 1, 2).reshape(len(positions), -1)  # [N, Cin*k*k], weight order
     out = patches.to(w.dtype) @ w.t()
     return out + bias if bias is not None else out
+
+
+def anchor_mask(height, width, device=None):
+    """[1, 1, H, W] bool: True at anchor positions ((row + col) even), decoded first."""
+    i = torch.arange(height, device=device)[:, None]
+    j = torch.arange(width, device=device)[None, :]
+    return ((i + j) % 2 == 0)[None, None]

@@ -72,3 +72,18 @@ def conv_transpose_tail_bf16_cpu(x, packed, bias, threads=None):
     y = torch.empty((1, cout, 2 * h, 2 * w), dtype=torch.float32)
     _core.subpixel_s2(xl.view(torch.int16).numpy(), packed, bias, y[0].numpy(), threads)
     return y
+
+
+def phase_taps(transposed, kernel, stride, pad):
+    """[(py, px, [(ky, kx), ...]), ...]: the kernel taps each output phase sums (one phase for a
+    convolution; for a transposed convolution, output oy = iy * stride - pad + ky, so phase py
+    takes the taps with (py + pad - ky) divisible by the stride)."""
+    if not transposed:
+        return [(0, 0, [(ky, kx) for ky in range(kernel) for kx in range(kernel)])]
+    out = []
+    for py in range(stride):
+        for px in range(stride):
+            taps = [(ky, kx) for ky in range(kernel) for kx in range(kernel)
+                    if (py + pad - ky) % stride == 0 and (px + pad - kx) % stride == 0]
+            out.append((py, px, taps))
+    return out

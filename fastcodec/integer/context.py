@@ -359,18 +359,18 @@ def _channel_fracs(tensors, amax, headroom, max_frac):
 
 
 @torch.no_grad()
-def freeze_context(model, int_h_s, calibration, order, headroom=2.0, amax=ACT_AMAX, max_frac=20):
+def freeze_context(model, int_h_s, calibration, order, table_scales, headroom=2.0, amax=ACT_AMAX, max_frac=20):
     """Freezes model.context_prediction + model.entropy_parameters into an IntContextNet.
     calibration: list of (y [1, M, H, W] float, z_hat [1, N, h, w]) from real images; int_h_s the
-    frozen hyper synthesis (its output format bounds the hyper input's).
+    frozen hyper synthesis (its output format bounds the hyper input's); table_scales: the scales of
+    the Gaussian coding tables (fastcodec.entropy.coders.table_scales), whose bounds the net
+    compares its scales against.
 
     Every activation channel gets its own format (fractional bits from its own calibration peak x
     headroom): the next layer takes the differences as column exponents of its weights (Int32Layer
     col_exp), so the integer arithmetic and the C++ loops are those of one format per layer. One
-    format per layer (before session 14) cost the low qualities most: their means and scales are
+    format per layer cost the low qualities most: their means and scales are
     a few tenths, resolved in 1/16ths where the top quality's peaks set the format."""
-    from fastcodec.entropy.coders import _gaussian_table
-
     M = model.M
     conv = model.context_prediction
     ep = [m for m in model.entropy_parameters if isinstance(m, nn.Conv2d)]
@@ -383,7 +383,7 @@ def freeze_context(model, int_h_s, calibration, order, headroom=2.0, amax=ACT_AM
         scales, means = params.chunk(2, 1)
         y_hat = torch.round(y - means) + means
         if order == CHECKERBOARD:
-            from fastcodec.layers import anchor_mask
+            from fastcodec.functional.masked_conv import anchor_mask
 
             y_hat = y_hat * anchor_mask(y.shape[2], y.shape[3])
         hypers.append(params.double())
@@ -413,7 +413,7 @@ def freeze_context(model, int_h_s, calibration, order, headroom=2.0, amax=ACT_AM
         layers.append(layer)
         acts = outs
     out_frac = in_frac  # [2M]: scales then means
-    table_scales = _gaussian_table()[0].double()
+    table_scales = torch.as_tensor(table_scales).double()
     s_frac = out_frac[:M]
     thr = torch.floor(table_scales[None, :] * torch.pow(2.0, s_frac.double())[:, None]).clamp(-ACC_LIMIT, ACC_LIMIT)
     hyper_shift = hs_frac - h_frac

@@ -22,24 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fastcodec.functional.subpixel import phase_taps
 from fastcodec.integer.context import ACT_AMAX, LEAKY_SHIFT, _frac_for, _round_shift, fit_output_channel
 
 FORMAT_VERSION = 2   # the value of the shipped `version` tensor of an int32 h_s
-
-
-def phase_taps(transposed, kernel, stride, pad):
-    """[(py, px, [(ky, kx), ...]), ...]: the kernel taps each output phase sums (one phase for a
-    convolution; for a transposed convolution, output oy = iy * stride - pad + ky, so phase py
-    takes the taps with (py + pad - ky) divisible by the stride)."""
-    if not transposed:
-        return [(0, 0, [(ky, kx) for ky in range(kernel) for kx in range(kernel)])]
-    out = []
-    for py in range(stride):
-        for px in range(stride):
-            taps = [(ky, kx) for ky in range(kernel) for kx in range(kernel)
-                    if (py + pad - ky) % stride == 0 and (px + pad - kx) % stride == 0]
-            out.append((py, px, taps))
-    return out
 
 
 class Int32Conv(nn.Module):

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from fastcodec.functional.gdn import gdn
-from fastcodec.layers.bounds import NonNegative
+from fastcodec.functional.bounds import NonNegative
 
 
 class GDN(nn.Module):
@@ -33,7 +33,7 @@ class GDN(nn.Module):
 
     def _use_kernel(self, x):
         if self.backend == "auto":
-            return x.is_cuda and _triton_available()
+            return x.is_cuda and triton_available()
         return self.backend == "triton"
 
     def forward(self, x):
@@ -65,5 +65,5 @@ def compile_for_training(enabled=True):
     _compiled_gdn = torch.compile(gdn, dynamic=False) if enabled else None
 
 
-def _triton_available():
+def triton_available():
     return importlib.util.find_spec("triton") is not None

@@ -10,7 +10,7 @@ import importlib.util
 import torch
 from torch import nn
 
-from fastcodec.functional.masked_conv import masked_conv2d_at
+from fastcodec.functional.masked_conv import anchor_mask, masked_conv2d_at  # noqa: F401  (anchor_mask: re-exported)
 
 
 def raster_mask(kernel_size, mask_type="A"):
@@ -72,10 +72,3 @@ class MaskedConv2d(_FixedMaskConv2d):
 class CheckerboardConv2d(_FixedMaskConv2d):
     def __init__(self, in_channels, out_channels, kernel_size=5, backend="auto"):
         super().__init__(in_channels, out_channels, kernel_size, checkerboard_mask(kernel_size), backend)
-
-
-def anchor_mask(height, width, device=None):
-    """[1, 1, H, W] bool: True at anchor positions ((row + col) even), decoded first."""
-    i = torch.arange(height, device=device)[:, None]
-    j = torch.arange(width, device=device)[None, :]
-    return ((i + j) % 2 == 0)[None, None]

@@ -1,5 +1,6 @@
-"""What every architecture shares: per-quality gains, padding to the transforms' stride, and the
-compress/decompress contract (one image at a time, latents coded through fastcodec.coding)."""
+"""The transform-coding skeleton the shipped architectures share (a GDN analysis/synthesis pair, a
+latent y coded through fastcodec.coding, per-quality gains): its side of the codec protocol
+(fastcodec.models.protocol) for eight MSE qualities, padding, and compress/decompress of latents."""
 import functools
 
 import numpy as np
@@ -12,8 +13,9 @@ from fastcodec.functional.subpixel import conv_transpose_subpixel, subpixel_weig
 from fastcodec.models.fast_layers import FastLayers
 from fastcodec.models.film import QualityFiLM, gdn_positions, modulated_layers, run_modulated
 from fastcodec.models.fast_layers import supported as fast_layers_supported
-from fastcodec.models.gains import QualityGains
-from fastcodec.models.refine import better_streams, check_steps, refine_latents
+from fastcodec.models.gains import LAMBDAS, QualityGains
+from fastcodec.models.protocol import Capabilities, CodecModel
+from fastcodec.models.rate import RateSpec
 from fastcodec.models.transforms import dense_channels_last, run_mixed
 
 
@@ -28,13 +30,18 @@ def cpu_has_native_bf16():
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-class LearnedCodec(nn.Module):
+class LearnedCodec(CodecModel):
     #: name in the zoo (CompressAI's), set by each architecture
     name = ""
+    #: eight qualities trained with CompressAI's MSE λ (gain vectors interpolate fractions)
+    rate_spec = RateSpec.qualities(LAMBDAS, metric="mse", default=3)
+    capabilities = Capabilities(latent_search=True)
     #: the image is padded to a multiple of this (g_a halves 4 times, h_a twice more)
     stride = 64
-    #: number of coded streams compress() returns (z, y)
-    num_streams = 2
+    #: g_a's total downsampling: y is 1/16 of the padded image (z a further 1/4)
+    y_stride = 16
+    #: names of the coded streams compress() returns, in order
+    streams = ("z", "y")
 
     def __init__(self, N, M):
         super().__init__()
@@ -200,6 +207,48 @@ class LearnedCodec(nn.Module):
     def device(self):
         return self.g_a[0].weight.device
 
+    # -- the codec protocol (fastcodec.models.protocol) ----------------------------------------
+    @property
+    def padding_multiple(self):
+        return self.stride
+
+    @property
+    def num_streams(self):
+        return len(self.streams)
+
+    def latent_shapes(self, height, width):
+        H, W = self.padded_size(height, width)
+        shapes = {"y": (self.M, H // self.y_stride, W // self.y_stride)}
+        if "z" in self.streams:
+            shapes["z"] = (self.N, H // self.stride, W // self.stride)
+        return shapes
+
+    def stream_names(self, rate):
+        return list(self.streams)
+
+    def encode_image(self, x, rate):
+        return self.compress(x, self.rate_spec.index(rate))["strings"]
+
+    def decode_image(self, streams, size, rate):
+        if len(streams) != self.num_streams:
+            raise ValueError(f"{self.name} codes {self.num_streams} stream(s), got {len(streams)}")
+        _, h16, w16 = self.latent_shapes(*size)["y"]
+        return self.decompress(streams, (h16, w16), size, self.rate_spec.index(rate))
+
+    @property
+    def extra_state_prefixes(self):
+        return (self.TABLE_PREFIX,) + tuple(self.INTEGER_PREFIXES)
+
+    def extra_state(self):
+        """The coding tables (int32) and the frozen integer prior of these weights."""
+        state = {k: v.to(torch.int32).contiguous() for k, v in self.coding_tables().items()}
+        state.update(self.integer_state())
+        return state
+
+    def load_extra_state(self, tensors):
+        self.set_coding_tables({k: v for k, v in tensors.items() if k.startswith(self.TABLE_PREFIX)})
+        self.set_integer_state({k: v for k, v in tensors.items() if k.startswith(tuple(self.INTEGER_PREFIXES))})
+
     @property
     def int_h_s(self):
         """The frozen integer h_s (fastcodec.integer) when the weights carry one: then the prior
@@ -241,9 +290,9 @@ class LearnedCodec(nn.Module):
         ihs = self.int_h_s
         backend = backend or self.prior_backend
         if backend == "auto":
-            from fastcodec.layers.gdn import _triton_available
+            from fastcodec.layers.gdn import triton_available
 
-            backend = "triton" if z_hat.is_cuda and _triton_available() else "core"
+            backend = "triton" if z_hat.is_cuda and triton_available() else "core"
         return ihs.forward_int(self._z_int(z_hat), backend)
 
     def prior_hwc(self, z_hat, backend=None):
@@ -415,28 +464,20 @@ class LearnedCodec(nn.Module):
         mode = "replicate" if h > 1 and w > 1 else "constant"
         return F.pad(x, (0, W - w, 0, H - h), mode=mode)
 
-    def compress(self, x, q, refine=0):
+    def compress(self, x, q):
         """x: float [1, 3, h, w] in [0, 1], any size; q: 0-based quality (int, or float to
-        interpolate); refine: steps of encoder-side latent refinement (fastcodec.models.refine:
-        slower, smaller for the same quality; the decoder is unchanged). Returns {"strings":
-        [bytes, ...], "latent": (h16, w16), "size": (h, w)}."""
+        interpolate). Returns {"strings": [bytes, ...], "latent": (h16, w16), "size": (h, w)}.
+        The encoder-side search (fastcodec.search) codes other latents through code_latents."""
         if x.dim() != 4 or x.shape[0] != 1 or x.shape[1] != 3:
             raise ValueError(f"x must have shape [1, 3, H, W], got {tuple(x.shape)}")
-        refine = check_steps(refine)
         self.eval()
         h, w = x.shape[2:]
         xp = self.pad(x.to(self.device, torch.float32))
         qt = self._q(q)
-        latent = (xp.shape[2] // 16, xp.shape[3] // 16)
+        latent = (xp.shape[2] // self.y_stride, xp.shape[3] // self.y_stride)
         with torch.inference_mode():
             y, z = self.encode_latents(xp, qt)
-            strings = self._compress(y, z, qt)
-        if refine:
-            # the padding is not part of the image: only the original pixels count as distortion
-            y, z = refine_latents(self, xp, qt, y.clone(), None if z is None else z.clone(), refine, size=(h, w))
-            with torch.inference_mode():
-                refined = self._compress(y, z, qt)
-            strings = better_streams(self, xp[:, :, :h, :w], q, strings, refined, latent)
+            strings = self.code_latents(y, z, qt)
         return {"strings": strings, "latent": latent, "size": (h, w)}
 
     def _relaxed_hyper(self, z, quantize, autocast, hyper, tail=1):
@@ -460,8 +501,11 @@ class LearnedCodec(nn.Module):
         x_hat = self._decompress(strings, tuple(latent), self._q(q))
         return x_hat[:, :, : size[0], : size[1]].clamp_(0, 1)
 
-    def _compress(self, y, z, q):
+    def code_latents(self, y, z, q):
         """The coded streams of the latents y (and z) from encode_latents (or refined)."""
+        return self._compress(y, z, q)
+
+    def _compress(self, y, z, q):
         raise NotImplementedError
 
     def _decompress(self, strings, latent, q):

@@ -10,7 +10,7 @@ from fastcodec.models.transforms import analysis, rate_input, round_ste, run_mix
 class FactorizedPrior(LearnedCodec):
     name = "bmshj2018-factorized"
     stride = 16
-    num_streams = 1
+    streams = ("y",)
 
     def __init__(self, N=128, M=192, eb_filters=(3, 3, 3), density_per_quality=False, N_a=None):
         super().__init__(N, M)

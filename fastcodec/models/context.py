@@ -88,13 +88,15 @@ class ContextModelBase(MeanScaleHyperprior):
     @torch.no_grad()
     def freeze_prior(self, calibration):
         """Freezes h_s and, with (y, z) calibration pairs, the context path into integers."""
+        from fastcodec.entropy.coders import table_scales
         from fastcodec.integer.context import freeze_context
 
         int_h_s = super().freeze_prior(calibration)
         pairs = [(y.float().cpu(), z.float().cpu()) for y, z in calibration] \
             if all(isinstance(c, (tuple, list)) for c in calibration) else []
         if pairs:
-            self.__dict__["_int_context"] = freeze_context(self.cpu(), int_h_s, pairs, self.context_order)
+            self.__dict__["_int_context"] = freeze_context(self.cpu(), int_h_s, pairs, self.context_order,
+                                                               table_scales())
         return int_h_s
 
     def integer_state(self):

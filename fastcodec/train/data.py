@@ -1,33 +1,10 @@
 """Training crops from a folder of photos, held in memory as uint8 so a step never waits on JPEG
 decoding: random crop position, random horizontal/vertical flip, float [0, 1], channels_last."""
-from pathlib import Path
-
 import numpy as np
 import torch
 from PIL import Image
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
-
-
-def list_images(root, exclude_dirs=()):
-    root = Path(root)
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    return [p for p in files if not any(part in exclude_dirs for part in p.relative_to(root).parts)]
-
-
-JPEG_SUFFIXES = {".jpg", ".jpeg"}
-
-
-def load_rgb(path, jpeg_downsample=1):
-    """An RGB uint8 array. jpeg_downsample > 1: a JPEG is reduced by that factor (box average of
-    factor x factor blocks), which removes most of its block artifacts and restores full-resolution
-    chroma where it was coded 4:2:0 (as Balle et al. did with their ImageNet training images);
-    other formats are kept as they are."""
-    with Image.open(path) as im:
-        im = im.convert("RGB")
-        if jpeg_downsample > 1 and Path(path).suffix.lower() in JPEG_SUFFIXES:
-            im = im.reduce(int(jpeg_downsample))
-        return np.asarray(im, dtype=np.uint8)
+from fastcodec.eval.images import list_images, load_rgb  # noqa: F401  (the training tools' image I/O)
 
 
 class CropSampler:

@@ -7,7 +7,6 @@ from pathlib import Path
 import torch
 
 from fastcodec.models import build
-from fastcodec.models.gains import LAMBDAS
 from fastcodec.zoo import MANIFEST, WEIGHTS_DIR, sha256_file
 
 
@@ -35,10 +34,9 @@ def export(model, name, steps, log_path=None, notes="", zoo_dir=None, calibratio
     # The integer coding tables of the stored (fp16-rounded) weights, so every machine codes with them.
     rounded = build(model.name, **model.config())
     rounded.load_state_dict({k: v.float() for k, v in state.items()})
-    state.update({k: v.to(torch.int32).contiguous() for k, v in rounded.coding_tables().items()})
     if calibration:  # freeze the prior path of the stored weights into integers
         rounded.freeze_prior(calibration)
-        state.update(rounded.integer_state())
+    state.update(rounded.extra_state())   # coding tables, integer networks
     file = f"{name}.safetensors"
     meta = {"architecture": model.name, "config": json.dumps(model.config()), "steps": str(steps)}
     if base:
@@ -64,9 +62,10 @@ def export(model, name, steps, log_path=None, notes="", zoo_dir=None, calibratio
         "name": name,
         "architecture": model.name,
         "config": model.config(),
-        "qualities": list(range(1, len(LAMBDAS) + 1)),
-        "lambdas": list(LAMBDAS),
-        "loss": "lambda * 255^2 * MSE + bpp",
+        "rate": model.rate_spec.describe(),
+        "qualities": [int(v) if v == int(v) else v for v in model.rate_spec.points()],
+        "lambdas": list(model.rate_spec.lambdas),
+        "loss": f"lambda * 255^2 * {model.rate_spec.metric.upper()} + bpp",
         "steps": int(steps),
         "file": file,
         "sha256": sha256_file(weights_dir / file),

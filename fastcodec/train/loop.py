@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fastcodec.models.gains import LAMBDAS, NUM_QUALITIES
+from fastcodec.models.gains import NUM_QUALITIES
 
 
 def rd_terms(model, x, q, autocast):
@@ -37,7 +37,7 @@ def validate(model, images, qualities=(0, 3, 7)):
         bpps, psnrs = [], []
         for im in images:
             h, w = im.shape[:2]
-            H, W = (h + 63) // 64 * 64, (w + 63) // 64 * 64
+            H, W = model.padded_size(h, w)
             x = torch.from_numpy(np.array(im, dtype=np.uint8)).permute(2, 0, 1)[None].float() / 255  # a writable copy
             xp = torch.nn.functional.pad(x, (0, W - w, 0, H - h), mode="replicate").to(device)
             _, bpp, out = rd_terms(model, xp, torch.tensor([q], device=device), autocast=False)
@@ -177,9 +177,11 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
     trainable: parameter-name prefixes trained even inside a frozen module (e.g. "g_s.6." for the last
     layer of a frozen g_s; "film." for the modulation with g_a or g_s frozen, in a derived model that
     stores its own copy of it, e.g. bmshj2018-factorized's own encoder on the base's g_s)."""
-    qualities = np.arange(NUM_QUALITIES) if qualities is None else np.asarray(sorted(set(qualities)), dtype=np.int64)
-    if qualities.size == 0 or qualities.min() < 0 or qualities.max() >= NUM_QUALITIES:
-        raise ValueError(f"qualities: expected 0-based indices in [0, {NUM_QUALITIES}), got {qualities.tolist()}")
+    model_lambdas = model.rate_spec.lambdas   # the λ of each of the model's named qualities
+    n_q = len(model_lambdas)
+    qualities = np.arange(n_q) if qualities is None else np.asarray(sorted(set(qualities)), dtype=np.int64)
+    if qualities.size == 0 or qualities.min() < 0 or qualities.max() >= n_q:
+        raise ValueError(f"qualities: expected 0-based indices in [0, {n_q}), got {qualities.tolist()}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = out_dir / "ckpt.pt"
@@ -220,10 +222,9 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
     for group in opt.param_groups:
         group["lr"] = lr * group.get("lr_mult", 1.0)
     rng = np.random.default_rng(seed + step)
-    lambdas = torch.tensor(LAMBDAS, device=device)
+    lambdas = torch.tensor(model_lambdas, device=device)
     log = open(out_dir / "log.jsonl", "a")
-    acc = {"loss": 0.0, "n": 0, "bpp": np.zeros(NUM_QUALITIES), "mse": np.zeros(NUM_QUALITIES),
-           "count": np.zeros(NUM_QUALITIES)}
+    acc = {"loss": 0.0, "n": 0, "bpp": np.zeros(n_q), "mse": np.zeros(n_q), "count": np.zeros(n_q)}
     t0 = time.time()
     model.train()
     stop = []  # SIGTERM/SIGINT: finish the step, checkpoint, return
@@ -263,7 +264,7 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
             log.write(json.dumps(rec) + "\n")
             log.flush()
             print(json.dumps(rec), flush=True)
-            acc = {k: (0.0 if k in ("loss",) else 0 if k == "n" else np.zeros(NUM_QUALITIES)) for k in acc}
+            acc = {k: (0.0 if k in ("loss",) else 0 if k == "n" else np.zeros(n_q)) for k in acc}
             t0 = time.time()
         if step % ckpt_every == 0 or step == steps or stop:
             tmp = out_dir / "ckpt.pt.tmp"

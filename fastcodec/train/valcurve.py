@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from fastcodec.train.bdrate import bd_rate_pchip
+from fastcodec.eval.bdrate import bd_rate_pchip
 
 DEFAULT_DIRS = ("set5", "set14")
 

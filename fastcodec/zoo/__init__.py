@@ -23,6 +23,48 @@ def list_models():
     return sorted(manifest())
 
 
+#: weights files registered at run time (register()): {name: resolved path}
+_REGISTERED = {}
+
+
+def register(path, name=None):
+    """Makes a weights file known by name and by the model id its containers carry, so that
+    fastcodec.decode, the Pillow plugin and `fastcodec info` find it without model=. Returns the name
+    (default: the file's stem)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"path: no weights file at {path}")
+    name = name or path.stem
+    if name in manifest():
+        raise ValueError(f"name {name!r} is a shipped model's")
+    _REGISTERED[name] = path.resolve()
+    return name
+
+
+def model_ids():
+    """{4-byte model id: shipped name or registered weights path} of every model this process knows."""
+    from fastcodec.bitstream.header import model_id
+
+    ids = {model_id(name, e["sha256"]): name for name, e in manifest().items()}
+    for name, path in _REGISTERED.items():
+        ids[model_id(name, sha256_file(path))] = str(path)
+    return ids
+
+
+def identify(name_or_path):
+    """(display name, cache key, 4-byte model id) of a shipped name, a registered name or a path."""
+    from fastcodec.bitstream.header import model_id
+
+    entry = manifest().get(str(name_or_path))
+    if entry is not None:
+        return entry["name"], entry["name"], model_id(entry["name"], entry["sha256"])
+    path = _REGISTERED.get(str(name_or_path)) or Path(name_or_path)
+    if not path.exists():
+        raise ValueError(f"unknown model {name_or_path!r}: not a shipped name ({', '.join(list_models())}) nor a file")
+    stem = {v: k for k, v in _REGISTERED.items()}.get(path.resolve(), path.stem)
+    return stem, str(path.resolve()), model_id(stem, sha256_file(path))
+
+
 def sha256_file(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -86,8 +128,8 @@ def _float_model(path):
 
     arch, config, state = load_weights(path)
     model = build(arch, **config)
-    extra = (model.TABLE_PREFIX,) + model.INTEGER_PREFIXES
-    model.load_state_dict({k: v for k, v in state.items() if not k.startswith(extra)})
+    extra = tuple(model.extra_state_prefixes)
+    model.load_state_dict({k: v for k, v in state.items() if not (extra and k.startswith(extra))})
     return model, state
 
 
@@ -115,6 +157,6 @@ def load_model(name_or_path):
     """A model in eval mode from a shipped name or a .safetensors path. Shipped weights are checked
     against the manifest's sha256."""
     model, state = _float_model(_resolve(name_or_path))
-    model.set_coding_tables({k: v for k, v in state.items() if k.startswith(model.TABLE_PREFIX)})
-    model.set_integer_state({k: v for k, v in state.items() if k.startswith(model.INTEGER_PREFIXES)})
+    extra = tuple(model.extra_state_prefixes)
+    model.load_extra_state({k: v for k, v in state.items() if extra and k.startswith(extra)})
     return model.eval()

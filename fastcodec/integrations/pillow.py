@@ -6,7 +6,7 @@
 """
 from PIL import Image, ImageFile
 
-from fastcodec.bitstream.container import COLOR_GRAY, COLOR_RGBA, MAGIC
+from fastcodec.bitstream import COLOR_GRAY, COLOR_RGBA, MAGIC
 
 FORMAT = "FCX"
 MIME = "image/x-fastcodec"
@@ -43,7 +43,7 @@ def _save(im, fp, filename):
     from fastcodec.api import load
 
     info = im.encoderinfo
-    fp.write(load(info.get("model"), info.get("quality", 3)).encode(im))
+    fp.write(load(info.get("model"), info.get("quality")).encode(im))
 
 
 def register():

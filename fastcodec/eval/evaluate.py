@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fastcodec.train.bdrate import bd_rate, bd_rate_pchip
-from fastcodec.train.data import list_images, load_rgb
-from fastcodec.train.metrics import ms_ssim, psnr
+from fastcodec import search
+from fastcodec.eval.bdrate import bd_rate, bd_rate_pchip
+from fastcodec.eval.images import list_images, load_rgb
+from fastcodec.eval.metrics import ms_ssim, psnr
 
 TRADITIONAL = ("jpeg420", "webp", "jpeg2000", "avif", "heic")
 
@@ -23,34 +24,38 @@ def to_uint8(x):
     return (x[0].permute(1, 2, 0).clamp(0, 1) * 255).round().to(torch.uint8).numpy()
 
 
-def payload_bytes(compressed, quality=1):
-    """Size of the .fcx container holding these streams (header, lengths, checksum and payload):
+def payload_bytes(model, streams, rate, size):
+    """Size of the .fcx container holding these streams (header, lengths, checksums and payload):
     the bytes a user stores."""
-    from fastcodec.bitstream import pack
+    from fastcodec.bitstream import Rate, pack
 
-    h, w = compressed["size"]
-    return len(pack(b"\0\0\0\0", quality, h, w, 0, compressed["strings"]))
+    return len(pack(b"\0\0\0\0", Rate.named(model.rate_spec.kind, rate), size[0], size[1], 0, streams,
+                    progressive=model.capabilities.progressive))
 
 
 @torch.no_grad()
-def evaluate_model(model, images, qualities=range(1, 9), log=print, refine=0):
-    """[{quality, bpp, psnr, ms_ssim, enc_s, dec_s}] averaged over images (PSNR: mean of per-image);
-    refine: steps of encoder-side latent refinement (fastcodec.models.refine)."""
+def evaluate_model(model, images, qualities=None, log=print, refine=0):
+    """[{quality, bpp, psnr, ms_ssim, enc_s, dec_s}] averaged over images (PSNR: mean of per-image) at
+    each rate of `qualities` (default: every point of the model's rate spec); refine: steps of
+    encoder-side latent refinement (fastcodec.search)."""
     points = []
-    for quality in qualities:
+    spec = model.rate_spec
+    for quality in spec.points() if qualities is None else qualities:
+        rate = spec.check(quality)
         rows = []
         for name, im in images:
             x = to_tensor(im)
+            size = tuple(im.shape[:2])
             t0 = time.perf_counter()
-            c = model.compress(x, quality - 1, refine=refine)
+            streams = search.encode(model, x, rate, refine)
             t1 = time.perf_counter()
-            x_hat = model.decompress(c["strings"], c["latent"], c["size"], quality - 1)
+            x_hat = model.decode_image(streams, size, rate)
             t2 = time.perf_counter()
             rec = to_uint8(x_hat)
-            rows.append((8 * payload_bytes(c, quality) / (im.shape[0] * im.shape[1]), psnr(im, rec), ms_ssim(im, rec),
-                         t1 - t0, t2 - t1))
+            rows.append((8 * payload_bytes(model, streams, rate, size) / (im.shape[0] * im.shape[1]), psnr(im, rec),
+                         ms_ssim(im, rec), t1 - t0, t2 - t1))
         r = np.array(rows)
-        point = {"quality": quality, "bpp": float(r[:, 0].mean()), "psnr": float(r[:, 1].mean()),
+        point = {"quality": int(rate) if rate == int(rate) else rate, "bpp": float(r[:, 0].mean()), "psnr": float(r[:, 1].mean()),
                  "ms_ssim": float(r[:, 2].mean()), "enc_s_median": float(np.median(r[:, 3])),
                  "dec_s_median": float(np.median(r[:, 4]))}
         log(json.dumps(point))
@@ -112,7 +117,7 @@ def main(argv=None):
     p.add_argument("--data", default="../shared/data/kodak")
     p.add_argument("--anchors", default="../shared/anchors")
     p.add_argument("--models", default=None, help="comma-separated names or .safetensors paths (default: all shipped)")
-    p.add_argument("--qualities", default="1,2,3,4,5,6,7,8")
+    p.add_argument("--qualities", default=None, help="comma-separated rates (default: every point of each model's rate spec)")
     p.add_argument("--limit", type=int, default=None, help="first N images only")
     p.add_argument("--out", default="results")
     p.add_argument("--threads", type=int, default=2)
@@ -125,7 +130,7 @@ def main(argv=None):
     names = a.models.split(",") if a.models else list_models()
     paths = list_images(a.data)[: a.limit]
     images = [(pth.name, load_rgb(pth)) for pth in paths]
-    qualities = [int(q) for q in a.qualities.split(",")]
+    qualities = [float(q) for q in a.qualities.split(",")] if a.qualities else None
     traditional = anchors(a.anchors)
     results, bd = {}, {}
     previous = Path(a.out) / "kodak_rd.json"

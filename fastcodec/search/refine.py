@@ -15,7 +15,6 @@ import numbers
 
 import torch
 
-from fastcodec.models.gains import lambda_of
 
 #: Adam's step size on the latents (units of the quantization step) up to quality 4; above, it grows
 #: with lambda to LR_TOP at quality 8. Measured on kodim04 (bmshj2018-hyperprior, 100 steps, loss in
@@ -27,6 +26,12 @@ TAU_START, TAU_DECAY, TAU_MIN = 0.5, 4.0, 0.02
 #: share of the steps that move z with y (the rest move y alone under the coder's prior)
 JOINT_FRACTION = 0.6
 _EPS = 1e-5
+
+
+def lambda_of(model, q):
+    """λ of the model's rate spec at 0-based quality q (the index its compress takes)."""
+    spec = model.rate_spec
+    return spec.lambda_of(spec.low + float(q))
 
 
 def check_steps(refine):
@@ -56,7 +61,7 @@ def rd_loss(model, x, q, y, z, quantize, size, autocast, hyper=None):
     h, w = size
     x_hat, bits, y_t = model.relaxed_rd(y, z, q, quantize, autocast, hyper)
     mse = torch.mean((x_hat[:, :, :h, :w] - x[:, :, :h, :w]) ** 2)
-    return lambda_of(float(q)) * 255.0 ** 2 * mse + bits / (h * w), y_t
+    return lambda_of(model, q) * 255.0 ** 2 * mse + bits / (h * w), y_t
 
 
 def coder_prior(model, z):
@@ -68,11 +73,12 @@ def coder_prior(model, z):
         return model.prior(torch.round(z)).clone()
 
 
-def default_lr(q):
-    """Adam's step size for 0-based quality q: LR_LOW up to quality 4 (index 3), then growing as a
-    power of lambda to LR_TOP at quality 8."""
-    mid, top = lambda_of(3), lambda_of(7)
-    lam = max(lambda_of(q), mid)
+def default_lr(model, q):
+    """Adam's step size for 0-based quality q: LR_LOW up to the middle quality (4 of 8), then growing
+    as a power of lambda to LR_TOP at the top quality."""
+    n = len(model.rate_spec.lambdas)
+    mid, top = lambda_of(model, n // 2 - 1), lambda_of(model, n - 1)
+    lam = max(lambda_of(model, q), mid)
     return LR_LOW * (LR_TOP / LR_LOW) ** (math.log(lam / mid) / math.log(top / mid))
 
 
@@ -83,7 +89,7 @@ def refine_latents(model, x, q, y, z, steps, lr=None, size=None, seed=0):
     together through the float h_s, the rest move y alone under the coder's own prior for round(z) (so the search cannot
     exploit where the float and integer priors differ). Deterministic for a given seed on one
     machine. The model's weights are not touched (gradients are taken for the latents only), so
-    models may be shared across threads. No guard here: LearnedCodec.compress codes both these and
+    models may be shared across threads. No guard here: encode_refined codes both these and
     the unrefined latents and keeps the streams with the smaller coded_loss."""
     size = tuple(size) if size is not None else tuple(x.shape[2:])
     autocast = model._bf16()
@@ -92,7 +98,7 @@ def refine_latents(model, x, q, y, z, steps, lr=None, size=None, seed=0):
     y_var = y.detach().float().clone().requires_grad_(True)
     z_var = None if z is None else z.detach().float().clone()
     joint = 0 if z is None else int(round(steps * JOINT_FRACTION))
-    lr = default_lr(float(q.reshape(-1)[0])) if lr is None else lr
+    lr = default_lr(model, float(q.reshape(-1)[0])) if lr is None else lr
     opt = torch.optim.Adam([y_var] if z is None else [y_var, z_var.requires_grad_(True)], lr=lr)
     hyper = None
     with torch.enable_grad():
@@ -121,10 +127,31 @@ def coded_loss(model, x, q, strings, latent):
         x_hat = torch.round(x_hat * 255.0) / 255.0
         mse = torch.mean((x_hat - x.to(x_hat)) ** 2).item()
     bits = 8 * sum(len(s) for s in strings)
-    return lambda_of(float(q)) * 255.0 ** 2 * mse + bits / (h * w)
+    return lambda_of(model, q) * 255.0 ** 2 * mse + bits / (h * w)
 
 
 def better_streams(model, x, q, plain, refined, latent):
     """The refined streams if their coded_loss is strictly smaller than the plain ones', else the
     plain streams: the guard that makes refinement never worse than the plain encoder."""
     return refined if coded_loss(model, x, q, refined, latent) < coded_loss(model, x, q, plain, latent) else plain
+
+
+def encode_refined(model, x, q, steps):
+    """compress(x, q) of a model with latent search (Capabilities.latent_search), its latents refined
+    for `steps` steps: both the refined and the plain latents are coded, decoded and scored
+    (coded_loss), and the better streams kept. Returns compress()'s dict."""
+    steps = check_steps(steps)
+    plain = model.compress(x, q)
+    if not steps:
+        return plain
+    h, w = x.shape[2:]
+    xp = model.pad(x.to(model.device, torch.float32))
+    qt = model._q(q)
+    with torch.inference_mode():
+        y, z = model.encode_latents(xp, qt)
+    # the padding is not part of the image: only the original pixels count as distortion
+    y, z = refine_latents(model, xp, qt, y.clone(), None if z is None else z.clone(), steps, size=(h, w))
+    with torch.inference_mode():
+        refined = model.code_latents(y, z, qt)
+    strings = better_streams(model, xp[:, :, :h, :w], q, plain["strings"], refined, plain["latent"])
+    return {**plain, "strings": strings}
