@@ -150,7 +150,7 @@ def main(argv=None):
     names = a.models.split(",") if a.models else fastcodec.list_models()
     rows = run(names, a.images, a.quality, a.threads, a.repeat)
     print(f"{a.images} Kodak images, quality {a.quality}, torch threads {a.threads}, bf16 transforms "
-          f"{'on' if __import__('fastcodec.models.base', fromlist=['x']).cpu_has_native_bf16() else 'off'}, "
+          f"{'on' if __import__('fastcodec.layers.fast', fromlist=['x']).cpu_has_native_bf16() else 'off'}, "
           f"{a.repeat} round(s): median times\n")
     print("| model | runner | encode s/image | decode s/image | images/s (enc+dec) | bpp | PSNR | speed-up vs CompressAI "
           "(enc+dec; median [lowest, highest] of the rounds) | decode speed-up |")

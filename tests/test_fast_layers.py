@@ -1,5 +1,5 @@
 """The fused C++ GDN and the sub-pixel last layer against the plain references, and the C++ path of
-the bf16 transforms (fastcodec.models.fast_layers: Winograd stride-2 layers, fused GDN, sub-pixel
+the bf16 transforms (fastcodec.layers.fast: Winograd stride-2 layers, fused GDN, sub-pixel
 last layer) in coding. Run on CPUs with
 AVX-512 BF16; the references themselves are tested everywhere (test_layers.py, test_winograd.py)."""
 import numpy as np
@@ -163,7 +163,7 @@ def test_coding_with_and_without_the_fast_layers_agrees(monkeypatch):
 
 
 def test_fast_layers_follow_in_place_weight_changes():
-    from fastcodec.models.fast_layers import FastLayers
+    from fastcodec.layers.fast import FastLayers
 
     torch.manual_seed(0)
     seq = torch.nn.Sequential(torch.nn.Conv2d(8, 64, 5, 2, 2), GDN(64))
@@ -182,7 +182,7 @@ def test_fast_layers_follow_in_place_weight_changes():
 
 
 def test_last_layer_follows_in_place_weight_changes():
-    from fastcodec.models.fast_layers import FastLayers
+    from fastcodec.layers.fast import FastLayers
 
     torch.manual_seed(2)
     layer, fast = torch.nn.ConvTranspose2d(16, 3, 5, 2, 2, 1), FastLayers()
@@ -201,7 +201,7 @@ def test_packed_weights_belong_to_their_layer_object():
     rebuilt so) must not be handed the freed layer's packed weights."""
     import weakref
 
-    from fastcodec.models.fast_layers import FastLayers
+    from fastcodec.layers.fast import FastLayers
 
     fl = FastLayers()
     old, new = torch.nn.Conv2d(2, 2, 3), torch.nn.Conv2d(2, 2, 3)

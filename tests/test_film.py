@@ -1,4 +1,4 @@
-"""Per-quality modulation of the transforms (fastcodec.models.film): identity as initialized, the
+"""Per-quality modulation of the transforms (fastcodec.layers.film): identity as initialized, the
 folded coding path equal to the modulated training path, each crop its own quality, stored and
 loaded with its config, coded and decoded by every architecture."""
 import json

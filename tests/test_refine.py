@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import fastcodec  # noqa: E402
-from fastcodec.models.gains import LAMBDAS  # noqa: E402
+from fastcodec.models.qualities import LAMBDAS  # noqa: E402
 from fastcodec.search.refine import LR_LOW, LR_TOP, default_lr, encode_refined, lambda_of, sga_round  # noqa: E402
 from fastcodec.zoo import load_model  # noqa: E402
 

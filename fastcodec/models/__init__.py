@@ -45,6 +45,6 @@ def architecture(name):
 
 def build(name, film=False, **kwargs):
     """A fresh (untrained) model of architecture `name`; film=True adds the per-quality modulation
-    of its transforms (fastcodec.models.film), as a stored config may ask."""
+    of its transforms (fastcodec.layers.film), as a stored config may ask."""
     model = architecture(name)(**kwargs)
     return model.add_film() if film else model

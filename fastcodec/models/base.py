@@ -1,8 +1,6 @@
 """The transform-coding skeleton the shipped architectures share (a GDN analysis/synthesis pair, a
 latent y coded through fastcodec.coding, per-quality gains): its side of the codec protocol
 (fastcodec.models.protocol) for eight MSE qualities, padding, and compress/decompress of latents."""
-import functools
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -10,27 +8,18 @@ from torch import nn
 
 from fastcodec.entropy.coders import FactorizedCoder
 from fastcodec.functional.subpixel import conv_transpose_subpixel, subpixel_weights
-from fastcodec.models.fast_layers import FastLayers
-from fastcodec.models.film import QualityFiLM, gdn_positions, modulated_layers, run_modulated
-from fastcodec.models.fast_layers import supported as fast_layers_supported
-from fastcodec.models.gains import LAMBDAS, QualityGains
+from fastcodec.layers.film import gdn_positions, modulated_layers
+from fastcodec.layers.fast import FastLayers, cpu_has_native_bf16
+from fastcodec.layers.fast import supported as fast_layers_supported
+from fastcodec.layers.gains import QualityGains
+from fastcodec.models.conditioning import Conditioning
+from fastcodec.models.qualities import LAMBDAS
 from fastcodec.models.protocol import Capabilities, CodecModel
 from fastcodec.models.rate import RateSpec
 from fastcodec.models.transforms import dense_channels_last, run_mixed
 
 
-@functools.lru_cache(maxsize=1)
-def cpu_has_native_bf16():
-    """True where the CPU computes bfloat16 natively (AVX512-BF16 or AMX), so autocast is fast."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-class LearnedCodec(CodecModel):
+class LearnedCodec(Conditioning, CodecModel):
     #: name in the zoo (CompressAI's), set by each architecture
     name = ""
     #: eight qualities trained with CompressAI's MSE λ (gain vectors interpolate fractions)
@@ -46,7 +35,7 @@ class LearnedCodec(CodecModel):
     def __init__(self, N, M):
         super().__init__()
         self.N, self.M = N, M
-        self.gains = QualityGains(M)
+        self.gains = QualityGains(M, self.rate_spec.lambdas)
         self._coders = {}
 
     #: Run g_s and the inner layers of g_a in bfloat16 when coding (None: where the CPU has native
@@ -74,56 +63,13 @@ class LearnedCodec(CodecModel):
         return cpu_has_native_bf16()
 
     def _fast_layers(self):
-        """The C++ path of the bf16 transforms (fastcodec.models.fast_layers) when it applies
+        """The C++ path of the bf16 transforms (fastcodec.layers.fast) when it applies
         here: bf16 transforms on a CPU whose features it needs, no gradients; else None."""
         if torch.is_grad_enabled() or not self._bf16() or self.device.type != "cpu" or not fast_layers_supported():
             return None
         if "_fast_layers_cache" not in self.__dict__:
             self.__dict__["_fast_layers_cache"] = FastLayers()  # not a submodule, not in state_dict()
         return self.__dict__["_fast_layers_cache"]
-
-    def add_film(self):
-        """Per-quality modulation of the GDN inputs of g_a and g_s (fastcodec.models.film), identity
-        until trained; build(..., film=True) calls it."""
-        self.film = QualityFiLM([self.g_a[i].beta.shape[0] for i in gdn_positions(self.g_a)]
-                                + [self.g_s[i].beta.shape[0] for i in gdn_positions(self.g_s)],
-                                self.gains.log_gain.shape[0])
-        self.__dict__.pop("_film_cache", None)
-        return self
-
-    def _film_values(self, q):
-        if q is None:
-            raise ValueError("q: this model modulates its transforms per quality; pass the quality")
-        return self.film.values(q)
-
-    def analysis_train(self, x, q, autocast):
-        """y = g_a(x) * gain(q) in a training/evaluation pass (q per crop): the layers producing y in
-        float32, the rest under bf16 autocast where enabled."""
-        if getattr(self, "film", None) is None:
-            return run_mixed(self.g_a, x, autocast) * self.gains.gain(q)
-        return run_modulated(self.g_a, x, self.film, 0, self._film_values(q), autocast) * self.gains.gain(q)
-
-    def _coding_transform(self, name, q):
-        """g_a or g_s as coding runs it at quality q: the module itself, or for a model with FiLM a
-        copy with the modulation folded into its convolutions (cached per quality and weights
-        version); None where q differs across the batch (then the activations are modulated)."""
-        seq = getattr(self, name)
-        film = getattr(self, "film", None)
-        if film is None:
-            return seq
-        qs = q.reshape(-1)
-        if not bool((qs == qs[0]).all()):
-            return None
-        key = (name, float(qs[0]), str(seq[0].weight.device))
-        versions = tuple(p._version for p in (*seq.parameters(), *film.parameters()))
-        cache = self.__dict__.setdefault("_film_cache", {})
-        hit = cache.get(key)
-        if hit is None or hit[0] != versions:
-            if len(cache) >= 8:
-                cache.pop(next(iter(cache)))
-            first = 0 if name == "g_a" else len(gdn_positions(self.g_a))
-            hit = cache[key] = (versions, film.folded(seq, first, qs[:1]))
-        return hit[1]
 
     def analyze(self, x, q):
         """y = g_a(x) * gain(q), as used when coding."""
@@ -332,62 +278,20 @@ class LearnedCodec(CodecModel):
     INTEGER_PREFIXES = ("int_h_s.",)
 
     def integer_state(self):
-        """{name: tensor} of the frozen integer prior to ship with the weights: everything but the
-        integer weights themselves, which the loader rebuilds exactly from the fp16 float weights
-        (weight_q = round(W * 2^w_exp)) and checks against the stored digest. Biases and shifts
-        are int64."""
-        if self.int_h_s is None:
-            return {}
-        from fastcodec.integer.network import weight_digest
+        """{name: tensor} of the frozen integer prior to ship with the weights (fastcodec.integer.state)."""
+        from fastcodec.integer.state import int_net_state
 
-        state = self.int_h_s.state_dict()
-        out = {self.INT_PREFIX + k: v.to(torch.int64).contiguous() for k, v in state.items()
-               if not k.endswith("weight_q")}
-        out[self.INT_PREFIX + "weights_digest"] = weight_digest(self._int_weights(self.int_h_s))
-        return out
-
-    @staticmethod
-    def _int_weights(net):
-        from fastcodec.integer.network import IntLayer
-
-        if hasattr(net, "int_weights"):
-            return net.int_weights()
-        return [m.weight_q for m in net.layers if isinstance(m, IntLayer)]
+        return {} if self.int_h_s is None else int_net_state(self.int_h_s, self.INT_PREFIX)
 
     def set_integer_state(self, tensors):
-        """Rebuilds the frozen integer h_s from integer_state() tensors (layer formats included)."""
-        tensors = {k: v for k, v in tensors.items() if k.startswith(self.INT_PREFIX)}
-        if not tensors:
+        """Rebuilds the frozen integer h_s from integer_state() tensors (fastcodec.integer.state)."""
+        from fastcodec.integer.state import load_int_net
+
+        if not any(k.startswith(self.INT_PREFIX) for k in tensors):
             return
-        state = {k[len(self.INT_PREFIX):]: v for k, v in tensors.items()}
-        digest = state.pop("weights_digest", None)
-        if "version" in state:   # an int32 network (fastcodec.integer.conv)
-            from fastcodec.integer.conv import FORMAT_VERSION, IntConvNet
-
-            if int(state["version"].reshape(-1)[0]) != FORMAT_VERSION:
-                raise ValueError(f"integer h_s format {int(state['version'].reshape(-1)[0])} is not supported")
-            net = IntConvNet.skeleton(self.h_s, state)
-            if digest is None:
-                raise ValueError("the integer h_s has no weights digest")
-            net.rebuild_weights(self.h_s)
-        else:                    # a v1 network (fastcodec.integer.network)
-            from fastcodec.integer import freeze_sequential
-            from fastcodec.integer.network import rebuild_weights
-
-            # the layer structure follows h_s; the shapes and values come from the stored tensors
-            net = freeze_sequential(self.h_s.float().cpu(), [torch.zeros(1, self.N, 2, 2)])
-            own = net.state_dict()
-            net.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=digest is None)
-            if digest is not None:  # weights shipped as float only: rebuild the integers
-                rebuild_weights(net, self.h_s)
-        if digest is not None:
-            from fastcodec.integer.network import weight_digest
-
-            if not torch.equal(weight_digest(self._int_weights(net)), digest):
-                raise ValueError("the integer h_s rebuilt from the float weights does not match its digest")
-        if hasattr(net, "core"):
-            net.core()  # validates the no-overflow bounds in C++ now, not mid-decode
-        self._set_int_h_s(net)
+        net = load_int_net(self.h_s, self.N, tensors, self.INT_PREFIX)
+        if net is not None:
+            self._set_int_h_s(net)
 
     def config(self):
         """Constructor arguments that rebuild this model (stored with its weights)."""
@@ -415,42 +319,20 @@ class LearnedCodec(CodecModel):
     TABLE_PREFIX = "tables."
 
     def coding_tables(self):
-        """{name: int32 tensor} of the integer coding tables to ship with the weights: per bottleneck
-        the rows' used cdf entries one after another (`rows`), `lengths` and `offsets`. Stored ragged,
-        not as the padded [tables, max_length] array the coder takes: the session-26 factorized model's
-        1,536 rows hold 63,088 entries, padded to 1,536 x 838 (5.1 MB of int32; 0.25 MB ragged)."""
-        out = {}
-        for name, module in self.named_children():
-            if hasattr(module, "logits_cumulative"):  # an EntropyBottleneck
-                table = self.factorized_coder(name).table
-                cdfs, lengths = np.asarray(table.cdfs), np.asarray(table.lengths)
-                rows = np.concatenate([cdfs[t, :n] for t, n in enumerate(lengths)])
-                out[f"{self.TABLE_PREFIX}{name}.rows"] = torch.from_numpy(rows.astype(np.int32))
-                for field in ("lengths", "offsets"):
-                    out[f"{self.TABLE_PREFIX}{name}.{field}"] = torch.from_numpy(np.array(getattr(table, field)))
-        return out
+        """{name: int32 tensor} of the integer coding tables of each entropy bottleneck, to ship with
+        the weights (fastcodec.entropy.table_io)."""
+        from fastcodec.entropy.table_io import tables_state
+
+        tables = {name: self.factorized_coder(name).table for name, module in self.named_children()
+                  if hasattr(module, "logits_cumulative")}   # the EntropyBottlenecks
+        return tables_state(tables, self.TABLE_PREFIX)
 
     def set_coding_tables(self, tensors):
-        """Installs tables saved by coding_tables() (call after load_state_dict); files written before
-        session 27 hold the padded array (`cdfs`) instead of `rows`, and load the same."""
-        from fastcodec.coding import CdfTable
+        """Installs tables saved by coding_tables() (call after load_state_dict)."""
+        from fastcodec.entropy.table_io import load_tables
 
-        names = {k[len(self.TABLE_PREFIX):].rsplit(".", 1)[0] for k in tensors}
-        for name in names:
-            get = lambda f: np.ascontiguousarray(tensors[f"{self.TABLE_PREFIX}{name}.{f}"].numpy().astype(np.int32))
-            lengths, precision = get("lengths"), 16
-            if f"{self.TABLE_PREFIX}{name}.rows" in tensors:
-                rows = get("rows")
-                if rows.ndim != 1 or lengths.ndim != 1 or np.any(lengths < 2) or rows.size != int(lengths.sum(dtype=np.int64)):
-                    raise ValueError(f"coding table {name!r}: {rows.size} entries do not fill rows of lengths {lengths.tolist()[:8]}...")
-                # padding as the coder's own tables have it: the row's total, 2**precision
-                cdfs = np.full((lengths.size, int(lengths.max())), 1 << precision, np.int32)
-                starts = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)[:-1]])
-                for t, (a, n) in enumerate(zip(starts, lengths)):
-                    cdfs[t, :n] = rows[a:a + n]
-            else:
-                cdfs = get("cdfs")
-            self._coders[name] = FactorizedCoder(CdfTable(cdfs, lengths, get("offsets"), precision))
+        for name, table in load_tables(tensors, self.TABLE_PREFIX).items():
+            self._coders[name] = FactorizedCoder(table)
 
     def _q(self, q):
         # on the model's device: a fractional quality interpolates gain rows held there

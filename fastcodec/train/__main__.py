@@ -146,7 +146,7 @@ def run(args):
     from fastcodec.train.loop import train
 
     from fastcodec import _allocator
-    from fastcodec.models.base import cpu_has_native_bf16
+    from fastcodec.layers.fast import cpu_has_native_bf16
 
     _allocator.tune()   # batch activations of 30-70 MB: reuse them instead of page-faulting each step
     torch.set_num_threads(args.threads)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from fastcodec.models.transforms import noisy
-from fastcodec.models.gains import LAMBDAS
+from fastcodec.models.qualities import LAMBDAS
 
 NUM_QUALITIES = len(LAMBDAS)
 

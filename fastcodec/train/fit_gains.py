@@ -1,5 +1,5 @@
 """Fits a derived bmshj2018-factorized model's own per-quality gain vectors (the gain and the inverse
-gain of fastcodec.models.gains) together with its per-quality densities, on its own rate-distortion
+gain of fastcodec.layers.gains) together with its per-quality densities, on its own rate-distortion
 loss lambda_q * 255^2 * MSE + bpp; the shared transforms (g_a, g_s, their FiLM) stay frozen.
 
 Why: the factorized model reuses mbt2018-mean's transforms and gains. Those gains set each latent
@@ -22,7 +22,7 @@ import sys
 import numpy as np
 import torch
 
-from fastcodec.models.gains import LAMBDAS
+from fastcodec.models.qualities import LAMBDAS
 from fastcodec.models.transforms import noisy, round_ste
 
 NUM_QUALITIES = len(LAMBDAS)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fastcodec.models.gains import NUM_QUALITIES
+from fastcodec.models.qualities import NUM_QUALITIES
 
 
 def rd_terms(model, x, q, autocast):

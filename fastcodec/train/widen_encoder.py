@@ -20,7 +20,7 @@ import argparse
 import torch
 
 from fastcodec.models import build
-from fastcodec.models.film import gdn_positions
+from fastcodec.layers.film import gdn_positions
 
 
 def widen_encoder(model, n_a, scale=0.5, seed=0):

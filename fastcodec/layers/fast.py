@@ -5,11 +5,11 @@ channels through the fused C++ kernel (csrc/gdn.cc; reference: fastcodec/functio
 other layer through torch; the last layer of g_s (5x5 stride-2 transposed convolution to 1-4
 channels) through the sub-pixel C++ kernel (csrc/subpixel.cc; reference:
 fastcodec/functional/subpixel.py). The Winograd kernel spends ~half the multiply-adds of the direct
-layer; the fused GDN makes one pass over the activations instead of torch's four (BENCHMARKS.md, "Coding
-speed, session 9").
+layer; the fused GDN makes one pass over the activations instead of torch's four (BENCHMARKS.md).
 
 Used only where the transforms run in bf16 anyway (LearnedCodec._bf16) and never in training.
 FASTCODEC_WINOGRAD=0 / FASTCODEC_FUSED_GDN=0 / FASTCODEC_SUBPIXEL=0 turn them off (for comparisons)."""
+import functools
 import os
 import weakref
 
@@ -20,6 +20,17 @@ from fastcodec.functional import gdn_fused
 from fastcodec.functional import subpixel
 from fastcodec.functional import winograd
 from fastcodec.layers.gdn import GDN
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_native_bf16():
+    """True where the CPU computes bfloat16 natively (AVX512-BF16 or AMX), so autocast is fast."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
 
 #: below this many output positions a layer stays with torch (thread start-up would dominate;
 #: measured here, the kernel is faster than torch's bf16 layer from an 8x8 input up)

@@ -1,11 +1,11 @@
 """Per-quality modulation of the transforms' hidden layers, a conditional autoencoder in the manner of
 Choi et al. 2019 ("Variable rate deep image compression with a conditional autoencoder"): the input of
 each GDN / inverse GDN of g_a and g_s becomes h * exp(log_scale[q]) + shift[q], one value per channel
-and quality. The gain vectors (fastcodec.models.gains) only scale the latent; this lets each quality
+and quality. The gain vectors (fastcodec.layers.gains) only scale the latent; this lets each quality
 move the nonlinearities' operating points too, for 2 x 8 x 6 x N numbers (24,576 at N = 128).
 
 Identity at initialization (log_scale = shift = 0), so a trained model gains it without changing what
-it computes (docs/training.md, session 15: a paired fork of the base run, 1,500 steps, -1.84 % on the
+it computes (docs/training.md: a paired fork of the base run, 1,500 steps, -1.84 % on the
 held-out validation). Training modulates the activations (each crop its own quality); coding at one
 quality folds the modulation into the convolution before each GDN (w * s, b * s + t per output
 channel), so every backend (torch, the C++ bf16 layers, CUDA/Triton) runs plain convolutions."""
@@ -14,8 +14,8 @@ import copy
 import torch
 from torch import nn
 
-from fastcodec.layers import GDN
-from fastcodec.models.gains import quality_rows
+from fastcodec.layers.gains import quality_rows
+from fastcodec.layers.gdn import GDN
 
 
 def gdn_positions(seq):

@@ -6,20 +6,6 @@ import math
 import torch
 from torch import nn
 
-#: CompressAI's MSE lambdas for qualities 1..8 (loss lambda * 255^2 * MSE + bpp).
-LAMBDAS = (0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932, 0.1800)
-NUM_QUALITIES = len(LAMBDAS)
-
-
-def lambda_of(q):
-    """The rate-distortion lambda of 0-based quality q; a fractional quality interpolates
-    geometrically, as the gains do."""
-    q = min(max(float(q), 0.0), NUM_QUALITIES - 1.0)
-    lo = int(math.floor(q))
-    hi = min(lo + 1, NUM_QUALITIES - 1)
-    frac = q - lo
-    return math.exp(math.log(LAMBDAS[lo]) * (1 - frac) + math.log(LAMBDAS[hi]) * frac)
-
 
 def quality_rows(table, q):
     """Rows of a per-quality table [Q, C] for q: LongTensor [B] of 0-based qualities, or a float
@@ -33,7 +19,10 @@ def quality_rows(table, q):
 
 
 class QualityGains(nn.Module):
-    def __init__(self, channels, lambdas=LAMBDAS):
+    """Gain and inverse gain vectors, one row per quality, started from high-rate theory for the
+    qualities' λ (`lambdas`)."""
+
+    def __init__(self, channels, lambdas):
         super().__init__()
         ref = lambdas[len(lambdas) // 2 - 1]
         # High-rate theory: the quantization step scales as 1/sqrt(lambda).
