@@ -90,8 +90,11 @@ def test_dry_run_prints_the_export_in_order_and_runs_nothing(recipe, tmp_path, c
     fits = [c for c in cmds if "fit_density" in c.split()[2] or "fit_gains" in c.split()[2]]
     assert fits[0].endswith(f"--out {w}/factorized/factorized_fit.safetensors --steps 1500")
     assert fits[1].endswith(f"--out {w}/factorized/factorized_gains.safetensors --steps 1000 --threads 2")
-    assert cmds[-2] == (f"python -m fastcodec.train.valcurve {w}/derived/shipped_mbt2018-mean.safetensors "
-                        "mbt2018-mean --data ../shared/data --dirs val --threads 2")
+    compares = [c for c in cmds if c.startswith("python -m fastcodec.train.valcurve ")]
+    assert compares[0] == (f"python -m fastcodec.train.valcurve {w}/shipped/mbt2018-mean.safetensors "
+                           "mbt2018-mean --data ../shared/data --dirs val --threads 2")
+    assert [c.split()[4] for c in compares] == list(recipe.ALL_MODELS)
+    assert cmds[-6:-1] == compares
     assert cmds[-1].startswith("python -m fastcodec.train.evaluate --data ../shared/data/kodak --anchors "
                                "../shared/anchors --out results --merge --models mbt2018-mean,")
     assert not any("/work/" in line or "session" in line.lower() for line in lines)

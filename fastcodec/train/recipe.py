@@ -13,8 +13,8 @@ Steps, in the order of a full export of the zoo:
                    FiLM at 10x the lr, --balance-qualities, weight average 0.999, lr 1e-4
                    (resumable: the same command continues it; stop it with SIGTERM)
   decay            a 1,000-step lr-5e-5 fork of the base run (the run itself stays undecayed)
-  save             the shipped derived models' float weights and the shipped base (a derived zoo
-                   file pins its base's sha256, so it must be read before the base changes)
+  save             the shipped derived models' float weights, and a copy of the shipped zoo files
+                   (a derived zoo file pins its base's sha256: it must be read before the base changes)
   base-entropy     from the fork's weight average: 600 rate-only steps of h_a, h_s and the z density
                    on 4x512^2 crops (--balance-qualities), then the export of mbt2018-mean
   merge            warm starts of the derived models: the new base's shared parts + their own parts
@@ -24,7 +24,8 @@ Steps, in the order of a full export of the zoo:
                    factorized-ship
   factorized-ship  a bmshj2018-factorized checkpoint's weight average exported to a scratch zoo,
                    fit_density (1,500 steps), fit_gains (1,000 steps), export with --base mbt2018-mean
-  compare          valcurve of the previously shipped base against the new one (--val photos)
+  compare          valcurve of each previously shipped model against the new one (--val photos): the
+                   figures of the commit's `Weights:` lines (docs/weights.md)
   kodak            the Kodak report of all five models (fastcodec eval; never a decision)
   final            base-entropy, merge, context, hyperprior, factorized
   export-all       decay, save, final, compare, kodak
@@ -200,9 +201,10 @@ def weight_average_checkpoint(src, dst, use_ema=True):
     print("base from", "the weight average" if use_ema else "the last weights", "at run step", ck["step"], flush=True)
 
 
-def save_derived(folder):
+def save_derived(folder, shipped):
     """The shipped derived models' full float states -> folder/old_<name>.safetensors (with the list
-    of tensors each shares with the base), and the shipped base -> folder/shipped_<base>.safetensors."""
+    of tensors each shares with the base), and the shipped zoo files as they are -> shipped/ (a
+    derived file loads only beside its base)."""
     from safetensors import safe_open
 
     from fastcodec.zoo import WEIGHTS_DIR, load_model, save_float_weights
@@ -214,7 +216,9 @@ def save_derived(folder):
             shared = f.metadata().get("shared_tensors", "[]")
         state = save_float_weights(model, f"{folder}/old_{name}.safetensors", {"shared_tensors": shared})
         print(name, len(state), "tensors saved", flush=True)
-    shutil.copyfile(WEIGHTS_DIR / f"{BASE}.safetensors", Path(folder) / f"shipped_{BASE}.safetensors")
+    Path(shipped).mkdir(parents=True, exist_ok=True)
+    for name in ALL_MODELS:
+        shutil.copyfile(WEIGHTS_DIR / f"{name}.safetensors", Path(shipped) / f"{name}.safetensors")
 
 
 def merge_derived(folder):
@@ -351,9 +355,9 @@ def plan_decay(a):
 
 
 def plan_save(a):
-    folder = a.work / "derived"
+    folder, shipped = a.work / "derived", a.work / "shipped"
     return [Call(f"# save the shipped derived models' float weights -> {folder}/old_<name>.safetensors, "
-                 f"the shipped {BASE} -> {folder}/shipped_{BASE}.safetensors", save_derived, folder)]
+                 f"the shipped zoo files -> {shipped}/<name>.safetensors", save_derived, folder, shipped)]
 
 
 def plan_base_entropy(a):
@@ -458,8 +462,8 @@ def ship_factorized(a, ckpt, total_steps, notes):
 
 def plan_compare(a):
     val = Path(a.val)
-    return [Cmd(["python", "-m", "fastcodec.train.valcurve", a.work / "derived" / f"shipped_{BASE}.safetensors", BASE,
-                 "--data", val.parent, "--dirs", val.name, "--threads", a.threads])]
+    return [Cmd(["python", "-m", "fastcodec.train.valcurve", a.work / "shipped" / f"{name}.safetensors", name,
+                 "--data", val.parent, "--dirs", val.name, "--threads", a.threads]) for name in ALL_MODELS]
 
 
 def plan_kodak(a):
