@@ -4,7 +4,7 @@
 
 Run it from the repository root: the defaults are paths relative to it (../shared/data/train,
 runs/). Each step runs `python -m fastcodec.train ...` and the other training tools
-(fastcodec.train.export, fit_density, fit_gains, valcurve, evaluate) as subprocesses, and a few
+(fastcodec.train.export, fit_density, fit_gains, valcurve; `fastcodec eval`) as subprocesses, and a few
 file operations in this process; `--dry-run` prints them in order and runs nothing.
 
 Steps, in the order of a full export of the zoo:
@@ -467,7 +467,8 @@ def plan_compare(a):
 
 
 def plan_kodak(a):
-    return [Cmd(["python", "-m", "fastcodec.train.evaluate", "--data", a.kodak, "--anchors", a.anchors,
+    # `fastcodec eval` (its module path is not part of the interface)
+    return [Cmd(["python", "-m", "fastcodec.cli.main", "eval", "--data", a.kodak, "--anchors", a.anchors,
                  "--out", a.results, "--merge", "--models", ",".join(ALL_MODELS), "--threads", a.threads])]
 
 
