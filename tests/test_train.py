@@ -331,9 +331,9 @@ def test_balanced_training_saves_and_resumes_its_means(tmp_path):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_balanced_training_with_weight_average_runs_on_cuda(tmp_path):
-    """The GPU burst's configuration (results/training/gpu_burst.sh) on a small model: quality balance,
-    weight average, FiLM, validation. Session 26's first burst stopped at its first step: the balance
-    weights came back on the CPU."""
+    """The GPU burst's configuration (python -m fastcodec.train.recipe burst) on a small model: quality
+    balance, weight average, FiLM, validation. The first burst on a GPU stopped at its first step: the
+    balance weights came back on the CPU."""
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     sampler = ArraySampler([rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(2)])
