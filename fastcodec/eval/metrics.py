@@ -42,16 +42,22 @@ def ms_ssim(a, b):
     """MS-SSIM of two uint8 HxWx3 arrays (data range 255), averaged over channels."""
     x = torch.from_numpy(np.array(a, dtype=np.float32)).permute(2, 0, 1)[None]
     y = torch.from_numpy(np.array(b, dtype=np.float32)).permute(2, 0, 1)[None]
-    weights = torch.tensor(MS_SSIM_WEIGHTS)
+    return float(ms_ssim_batch(x, y, 255.0)[0])
+
+
+def ms_ssim_batch(x, y, data_range=1.0):
+    """MS-SSIM per image of two float batches [B, C, H, W] with values in [0, data_range], averaged
+    over channels; differentiable (the MS-SSIM training objective uses it)."""
+    weights = torch.tensor(MS_SSIM_WEIGHTS, dtype=x.dtype, device=x.device)
     values = []
     for level in range(len(MS_SSIM_WEIGHTS)):
         # images smaller than 176 px reach the coarse scales smaller than the 11-tap window: shrink it
         size = min(11, x.shape[2], x.shape[3])
         win = _gaussian_window(size if size % 2 else size - 1)
-        ssim, cs = _ssim_terms(x, y, win)
+        ssim, cs = _ssim_terms(x, y, win.to(x.device, x.dtype), data_range)
         values.append(torch.relu(cs) if level < len(MS_SSIM_WEIGHTS) - 1 else torch.relu(ssim))
         if level < len(MS_SSIM_WEIGHTS) - 1:
             x = F.avg_pool2d(x, 2, ceil_mode=False)
             y = F.avg_pool2d(y, 2, ceil_mode=False)
-    stack = torch.stack(values, dim=0)  # [levels, 1, C]
-    return float(torch.prod(stack ** weights[:, None, None], dim=0).mean())
+    stack = torch.stack(values, dim=0)  # [levels, B, C]
+    return torch.prod(stack ** weights[:, None, None], dim=0).mean(dim=1)

@@ -47,6 +47,9 @@ def build_parser(parser=None):
                         help="keep a moving average of the weights with this decay per step (e.g. 0.999; "
                              "0: none); saved in the checkpoint, validated beside the weights, exported with "
                              "python -m fastcodec.train.export --ema")
+    parser.add_argument("--objective", default=None,
+                        help="training objective (fastcodec.train.objectives: mse-rd, ms-ssim-rd; default: the "
+                             "one for the model's rate metric)")
     parser.add_argument("--balance-qualities", action="store_true",
                         help="weight each crop's loss by 1 / its quality's running mean loss, so every "
                              "quality gets an equal share of the shared transforms (sum of log losses)")
@@ -182,7 +185,7 @@ def run(args):
           val_images=[load_rgb(p) for p in val_paths], seed=args.seed, autocast=autocast,
           freeze=tuple(f for f in args.freeze.split(",") if f), lr_mult=parse_lr_mult(args.lr_mult), ema=args.ema,
           balance=args.balance_qualities, device=device, qualities=parse_qualities(args.qualities),
-          trainable=tuple(t for t in args.trainable.split(",") if t))
+          trainable=tuple(t for t in args.trainable.split(",") if t), objective=args.objective)
     return 0
 
 

@@ -1,5 +1,5 @@
-"""The training loop: rate-distortion loss lambda_q * 255^2 * MSE + bpp with a random quality per
-crop (one set of weights for every quality), Adam, resumable checkpoints, a JSON-lines log and a
+"""The training loop: a rate-distortion objective (fastcodec.train.objectives; lambda_q * 255^2 * MSE
++ bpp for the shipped models) with a random quality per crop (one set of weights for every quality), Adam, resumable checkpoints, a JSON-lines log and a
 periodic validation on held-out photos (never Kodak)."""
 import json
 import math
@@ -11,18 +11,17 @@ import numpy as np
 import torch
 
 from fastcodec.models.qualities import NUM_QUALITIES
+from fastcodec.train.objectives import MseRD, rate_bpp
+from fastcodec.train.objectives import objective as objective_named
 
 
 def rd_terms(model, x, q, autocast):
-    """Per-crop (mse, bpp) tensors of one forward pass."""
+    """Per-crop (mse, bpp) tensors of one forward pass, and its output."""
     out = model(x, q, autocast=autocast)
-    pixels = x.shape[2] * x.shape[3]
-    bits = sum((-torch.log2(lik)).sum(dim=(1, 2, 3)) for lik in out["likelihoods"].values())
+    bpp = rate_bpp(out, x.shape[2] * x.shape[3])
     if out["x_hat"] is None:  # synthesis frozen and skipped: rate-only training
-        mse = torch.zeros(x.shape[0], device=x.device)
-    else:
-        mse = ((out["x_hat"] - x) ** 2).mean(dim=(1, 2, 3))
-    return mse, bits / pixels, out
+        return torch.zeros(x.shape[0], device=x.device), bpp, out
+    return MseRD().distortion(out["x_hat"], x), bpp, out
 
 
 @torch.no_grad()
@@ -160,7 +159,7 @@ def averaged_copy(model, state):
 
 def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_every=100, ckpt_every=500,
           val_images=(), val_every=2000, seed=0, autocast=True, clip=1.0, freeze=(), lr_mult=None, ema=0.0,
-          balance=False, device="cpu", qualities=None, trainable=()):
+          balance=False, device="cpu", qualities=None, trainable=(), objective=None):
     """freeze: names of top-level modules (g_a, g_s, h_a, h_s, entropy_bottleneck, gains, film, ...)
     kept fixed (film, the transforms' per-quality modulation, with g_a or g_s); with both g_a and g_s among them the synthesis is skipped and the loss is the rate alone
     (the straight-through rounding round(y - mu) + mu gives the predicted means no distortion
@@ -176,7 +175,9 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
     e.g. to measure what sharing the transforms across qualities costs one of them.
     trainable: parameter-name prefixes trained even inside a frozen module (e.g. "g_s.6." for the last
     layer of a frozen g_s; "film." for the modulation with g_a or g_s frozen, in a derived model that
-    stores its own copy of it, e.g. bmshj2018-factorized's own encoder on the base's g_s)."""
+    stores its own copy of it, e.g. bmshj2018-factorized's own encoder on the base's g_s).
+    objective: a name of fastcodec.train.objectives (None: the one for the model's rate_spec.metric)."""
+    objective = objective_named(objective, model)
     model_lambdas = model.rate_spec.lambdas   # the λ of each of the model's named qualities
     n_q = len(model_lambdas)
     qualities = np.arange(n_q) if qualities is None else np.asarray(sorted(set(qualities)), dtype=np.int64)
@@ -236,8 +237,7 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
         first = (step * batch_size) % qualities.size
         q = torch.from_numpy(rng.permutation(qualities[(first + np.arange(batch_size)) % qualities.size])).long()
         q = q.to(device)
-        mse, bpp, _ = rd_terms(model, x, q, autocast)
-        per_crop = lambdas[q] * 255 ** 2 * mse + bpp
+        per_crop, bpp, mse, _ = objective(model, x, q, lambdas, autocast)
         loss = (per_crop * balancer.weights(q, per_crop)).mean() if balancer else per_crop.mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -255,12 +255,15 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
         np.add.at(acc["count"], qn, 1)
         if step % log_every == 0:
             cnt = np.maximum(acc["count"], 1)
-            psnr = 10 * np.log10(1 / np.maximum(acc["mse"] / cnt, 1e-10))
             rec = {"step": step, "loss": acc["loss"] / acc["n"], "sec_per_step": (time.time() - t0) / acc["n"],
                    "lr": lr, "crop": crop, "batch": batch_size, "rate_q": model.rate_quantization,
                    "balance": bool(balancer),
-                   "bpp": [round(v, 4) for v in (acc["bpp"] / cnt).tolist()],
-                   "psnr": [round(v, 2) for v in psnr.tolist()]}
+                   "bpp": [round(v, 4) for v in (acc["bpp"] / cnt).tolist()]}
+            if objective.metric == "mse":
+                rec["psnr"] = [round(v, 2) for v in (10 * np.log10(1 / np.maximum(acc["mse"] / cnt, 1e-10))).tolist()]
+            else:
+                rec["objective"] = objective.name
+                rec["distortion"] = [round(v, 5) for v in (acc["mse"] / cnt).tolist()]
             log.write(json.dumps(rec) + "\n")
             log.flush()
             print(json.dumps(rec), flush=True)
