@@ -9,7 +9,7 @@ Each run also checks that decoding gives back an image of the right shape and re
 PSNR of both, so a fast path cannot hide a quality loss. With --repeat R the whole comparison runs
 R times in turn (fastcodec, then CompressAI, per model, per round) and the table gives the median
 time of each runner and the median, lowest and highest of the R per-round speed-ups: one pass
-moved CompressAI's own time by up to 16 % between runs (BENCHMARKS.md, session 5).
+moved CompressAI's own time by up to 16 % between runs (measured).
 """
 import argparse
 import time

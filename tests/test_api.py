@@ -101,7 +101,7 @@ def test_shipped_default_model_round_trip():
 @pytest.mark.parametrize("quality", [3, 2.5])
 def test_codec_on_cuda_encodes_what_the_cpu_decodes(quality):
     # Codec passes the quality as a float: the quality tensor must live on the model's device
-    # (until session 27 every Codec on CUDA failed in the gain lookup: "two devices, cuda:0 and cpu")
+    # (once every Codec on CUDA failed in the gain lookup: "two devices, cuda:0 and cpu")
     if not fastcodec.list_models():
         pytest.skip("no shipped model")
     im = image(64, 96)

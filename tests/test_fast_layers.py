@@ -150,11 +150,11 @@ def test_coding_with_and_without_the_fast_layers_agrees(monkeypatch):
     assert abs(len(results["0"][0]) - len(results["1"][0])) <= 0.002 * len(results["0"][0])
     p0, p1 = psnr(img, results["0"][1]), psnr(img, results["1"][1])
     # never worse by more than 0.05 dB; better by up to ~0.1: torch's path rounds the fused GDN's
-    # norm and the last layer's output to bf16 (session-10 weights here: +0.04 and +0.036 dB,
-    # session-18 weights +0.07)
+    # norm and the last layer's output to bf16 (measured with earlier weights: +0.04 and +0.036 dB,
+    # later ones +0.07)
     assert -0.05 < p1 - p0 < 0.15
     # the decoder sets the quality: each blob, decoded by the other path, scores what that path
-    # scores on its own blob (session-18 weights: within 0.002 dB)
+    # scores on its own blob (measured: within 0.002 dB)
     for flag, other in (("1", "0"), ("0", "1")):
         for switch in ("FASTCODEC_WINOGRAD", "FASTCODEC_FUSED_GDN", "FASTCODEC_SUBPIXEL"):
             monkeypatch.setenv(switch, other)

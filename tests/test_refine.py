@@ -76,7 +76,7 @@ def test_default_lr_grows_with_lambda_above_quality_4():
 @pytest.mark.parametrize("name", ARCHS)
 def test_relaxed_rd_with_rounding_matches_the_coded_streams(name):
     """The refinement objective scored with hard rounding is the model's real rate to a few percent
-    (this 606-byte crop at q4, session-24 weights: real bytes over the float objective +2.2 %
+    (this 606-byte crop at q4, weights of 2026-11: real bytes over the float objective +2.2 %
     mbt2018-mean, +3.5 % mbt2018, +1.5 % he2021-checkerboard, +2.1 % bmshj2018-hyperprior, +0.5 %
     bmshj2018-factorized: stream overheads and the integer prior path, which the float objective
     does not model)."""
@@ -94,8 +94,7 @@ def test_relaxed_rd_with_rounding_matches_the_coded_streams(name):
 @pytest.mark.parametrize("name", ARCHS)
 def test_refined_streams_decode_and_cost_less(name):
     """Real bytes and 8-bit pixels: the refined streams cost less (measured on this crop at q8 with 20
-    steps: 1.3-2.0 % lower loss with the session-11 weights; he2021-checkerboard 0.46 % with the
-    session-15 ones)."""
+    steps: 1.3-2.0 % lower loss with earlier weights; he2021-checkerboard 0.46 %)."""
     model = shipped(name)
     x = sample_crop()
     q = 7

@@ -81,7 +81,7 @@ def test_exported_weights_carry_integer_coding_tables(tmp_path):
 
 
 def test_padded_coding_tables_of_older_files_load_the_same():
-    # files exported before session 27 store the padded [tables, max_length] array as "cdfs"
+    # older exported files store the padded [tables, max_length] array as "cdfs"
     torch.manual_seed(0)
     model = build("bmshj2018-factorized", N=8, M=12)
     table = model.factorized_coder().table

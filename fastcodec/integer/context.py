@@ -178,7 +178,7 @@ class IntContextNet(nn.Module):
             p = f"layers.{i}."
             meta = tensors[p + "meta"].tolist()
             w_exp = tensors.get(p + "w_exp")
-            col_exp = tensors.get(p + "col_exp")   # absent in files frozen before session 14: one format
+            col_exp = tensors.get(p + "col_exp")   # absent in the earliest frozen files: one format
             wq = tensors.get(p + "weight_q")
             if wq is None:
                 wq = Int32Layer.quantize(float_weights[i], w_exp, col_exp)
@@ -201,7 +201,7 @@ class IntContextNet(nn.Module):
     @property
     def params_frac(self):
         """Fractional bits of the entropy-parameter input: of every channel in files frozen before
-        session 14, else the finest; channel c has params_frac - layers[1].col_exp[c] (in_fracs)."""
+        later, else the finest; channel c has params_frac - layers[1].col_exp[c] (in_fracs)."""
         return int(self.fracs[2])
 
     @property

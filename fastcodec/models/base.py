@@ -47,7 +47,7 @@ class LearnedCodec(Conditioning, CodecModel):
     #: how training evaluates likelihoods (fastcodec.models.transforms.rate_input): "noise" (additive
     #: uniform noise) or "round" (the symbols actually coded, straight-through gradient). Noise
     #: biases small predicted scales upwards: with frozen transforms, "round" trains the entropy
-    #: model on exactly what it codes (docs/training.md, session 3).
+    #: model on exactly what it codes (docs/training.md).
     rate_quantization = "noise"
 
     #: False while training only entropy-model parts with g_s frozen: forward() then skips the

@@ -5,9 +5,9 @@ loss lambda_q * 255^2 * MSE + bpp; the shared transforms (g_a, g_s, their FiLM) 
 Why: the factorized model reuses mbt2018-mean's transforms and gains. Those gains set each latent
 channel's quantization step for a hyperprior that codes y cheaply where it is predictable; under a
 factorized density the rate-distortion optimal steps are coarser at the low qualities. Measured in
-session 24 on the held-out photos (set5/set14, coding path): the step sizes moved by up to 18 %
+on the held-out photos (set5/set14, coding path): the step sizes moved by up to 18 %
 (mean, log scale) at quality 1 and under 2 % at qualities 7-8, and the curve gained 1.0-1.5 % BD-rate
-(−2.6 % of rate at quality 2, −1.3 % at 5, ±0 at 7-8); on Kodak, at the session-24 export, −1.0 %. The gains cost 2 x 8 x M numbers in the
+(−2.6 % of rate at quality 2, −1.3 % at 5, ±0 at 7-8); on Kodak, at the export of 2026-11, −1.0 %. The gains cost 2 x 8 x M numbers in the
 zoo; the transforms stay shared with the base model.
 
 Cheap: g_a is frozen, so its output (before the gain) is computed once for a cache of random crops;

@@ -89,7 +89,7 @@ class WeightAverage:
     """Exponential moving average of the trainable parameters (Polyak averaging): after each step
     avg <- decay * avg + (1 - decay) * param. At a constant learning rate the weights wander around
     the minimum by about the step size; their average sits closer to it, without waiting for a
-    learning-rate decay (docs/training.md, session 6). state() is a full state_dict (the averaged
+    learning-rate decay (docs/training.md). state() is a full state_dict (the averaged
     parameters, the rest as the model has them) that loads like a model's."""
 
     def __init__(self, model, decay, state=None):

@@ -9,7 +9,7 @@ latent channels come out of g_a with small random filters (`scale` times the spr
 filters), so at high qualities they are nonzero after rounding and g_s's zero weights on them get
 gradients at once; the hidden units added to h_s have random incoming and zero outgoing weights.
 Until training finds a use for them the new channels cost some bits: their prior is a constant
-zero mean and a constant scale. Measured in session 13 (docs/training.md): as initialized here the
+zero mean and a constant scale. Measured (docs/training.md): as initialized here the
 new channels die — after 2,000 steps of a 192 -> 320 fork they coded 0 bits at every quality and
 g_s's weights on them were 2.6e-4 of the old ones' norm (the rate term shrinks them before g_s
 learns to use them); the tool stays as the starting point of a widening that survives that.

@@ -2,7 +2,7 @@
 so that it goes on training from what it has learned. The decoder, the latent and the format stay.
 
 Why: encoder-side refinement (docs/refine.md) finds latents that this model's own g_s decodes with
-5.5 % less BD-rate on Kodak (+0.5 dB at q8, BENCHMARKS.md, session 27): the gap is the encoder's
+5.5 % less BD-rate on Kodak (+0.5 dB at q8, BENCHMARKS.md): the gap is the encoder's
 (amortization), widest at the top qualities, and g_a is ours alone (g_s is shared with mbt2018-mean).
 CompressAI's factorized models for q6-q8 are N = 192.
 
