@@ -9,15 +9,15 @@
 #include <string>
 #include <vector>
 
-#include "../cdf_table.h"
-#include "../coder.h"
-#include "../context_coding.h"
-#include "../intconv.h"
-#include "../parallel.h"
-#include "../pmf_quantize.h"
-#include "../gdn.h"
-#include "../subpixel.h"
-#include "../winograd.h"
+#include "coding/cdf_table.h"
+#include "coding/coder.h"
+#include "coding/pmf_quantize.h"
+#include "common/parallel.h"
+#include "integer/context_coding.h"
+#include "integer/intconv.h"
+#include "transforms/gdn.h"
+#include "transforms/subpixel.h"
+#include "transforms/winograd.h"
 
 namespace py = pybind11;
 using fastcodec::CdfTable;
@@ -377,7 +377,7 @@ CArray<int16_t> conv_net_run(const fastcodec::IntConvNet& net, const py::handle&
   return out;
 }
 
-// y = the 5x5 stride-2 (transposed) convolution of x through its Winograd form (csrc/winograd.h).
+// y = the 5x5 stride-2 (transposed) convolution of x through its Winograd form (csrc/transforms/winograd.h).
 // Arrays of int16 carry bf16 bits (numpy has no bf16): x [h, w, cin], u [49, cin / 2, cout, 2],
 // y [oh, ow, cout] written whole; bias float32 [cout] or None.
 void winograd_s2(py::handle x_obj, py::handle u_obj, py::object bias_obj, bool transposed, py::handle y_obj,
@@ -404,7 +404,7 @@ void winograd_s2(py::handle x_obj, py::handle u_obj, py::object bias_obj, bool t
                          static_cast<int32_t>(cout), transposed, yp, threads);
 }
 
-// y = GDN(x) in one pass (csrc/gdn.h). int16 arrays carry bf16 bits: x, y [n, c], gamma_t [c / 2, c, 2];
+// y = GDN(x) in one pass (csrc/transforms/gdn.h). int16 arrays carry bf16 bits: x, y [n, c], gamma_t [c / 2, c, 2];
 // beta float32 [c].
 void gdn_bf16(py::handle x_obj, py::handle g_obj, py::handle beta_obj, bool inverse, bool simplified, py::handle y_obj,
               int threads) {
@@ -429,7 +429,7 @@ void gdn_bf16(py::handle x_obj, py::handle g_obj, py::handle beta_obj, bool inve
 }
 
 // y = the 5x5 stride-2 transposed convolution to a few channels as a sub-pixel convolution
-// (csrc/subpixel.h). x: int16 carrying bf16 bits [h, w, cin]; wp: uint32 bf16 pairs
+// (csrc/transforms/subpixel.h). x: int16 carrying bf16 bits [h, w, cin]; wp: uint32 bf16 pairs
 // [cin / 2, 3, 3, 2, 2, cout]; bias float32 [cout] or None; y float32 [cout, 2h, 2w], written whole.
 void subpixel_s2(py::handle x_obj, py::handle wp_obj, py::object bias_obj, py::handle y_obj, int threads) {
   if (!fastcodec::winograd_supported()) throw py::value_error("subpixel_s2 needs AVX-512 BF16 on this CPU");

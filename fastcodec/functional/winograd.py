@@ -1,6 +1,6 @@
 """The 5x5 stride-2 layers of g_a / g_s (convolution, padding 2; transposed convolution, padding 2,
 output padding 1) as Winograd products on their polyphase parts: the plain torch reference of
-csrc/winograd.cc, the weight transform and packing it uses, and the call into the C++ kernel.
+csrc/transforms/winograd.cc, the weight transform and packing it uses, and the call into the C++ kernel.
 
 A stride-2 5x5 convolution is the sum of four stride-1 convolutions on the polyphase parts of its
 input x[a::2, b::2], with the kernels w[a::2, b::2] (3x3, 3x2, 2x3, 2x2). A stride-2 5x5 transposed
@@ -45,7 +45,7 @@ def phase_kernels(weight, transposed):
 
 def transform_weights(weight, transposed):
     """U [49, cin, cout] in float64: G_a K G_b^T of each phase kernel, phases in PHASES order,
-    elements row-major within a phase (the order csrc/winograd.cc reads)."""
+    elements row-major within a phase (the order csrc/transforms/winograd.cc reads)."""
     out = []
     for (a, b), k in zip(PHASES, phase_kernels(weight.detach().double().cpu(), transposed)):
         ga = torch.tensor(G[_n(a)], dtype=torch.float64)

@@ -1,6 +1,6 @@
 """Integer context models: the masked context convolution, the entropy-parameter network and the
 scale -> table index step of mbt2018 / he2021-checkerboard in int32-exact arithmetic
-(docs/integer.md), with the plain reference coding loops beside the fused C++ ones (csrc/
+(docs/integer.md), with the plain reference coding loops beside the fused C++ ones (csrc/integer/
 context_coding.cc) that must agree with them bit for bit.
 
 Format. Activations are int16 values with a power-of-two scale (value = a * 2^-frac), clamped to
