@@ -20,7 +20,9 @@ namespace py = pybind11;
 template <class T>
 using CArray = py::array_t<T, py::array::c_style>;
 
-// InvalidArgument -> ValueError, anything else -> BitstreamError; `prefix` goes before the message.
+// InvalidArgument -> ValueError; anything else -> the class given to _core.set_bitstream_error
+// (fastcodec.errors.BitstreamError once fastcodec._native is imported), ValueError until then.
+// `prefix` goes before the message. Call with the GIL held.
 [[noreturn]] void raise_status(const fastcodec::Status& st, const std::string& prefix = "");
 
 // obj as a C-contiguous array of T without conversion (TypeError naming `name` otherwise).

@@ -14,7 +14,7 @@ def pack_gamma(gamma):
 def gdn_bf16_cpu(x, gamma_packed, beta, inverse=False, simplified=False, threads=None):
     """The fused C++ GDN (csrc/transforms/gdn.cc) on a bf16 batch x [B, C, H, W] in channels_last: bf16
     output, channels_last. beta: float32 numpy [C]. threads: torch's intra-op count unless given."""
-    from fastcodec import _core
+    from fastcodec._native import core as _core
     if threads is None:
         threads = torch.get_num_threads()
     b, c, h, w = x.shape

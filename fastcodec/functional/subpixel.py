@@ -63,7 +63,7 @@ def pack_tail_weights(weight):
 def conv_transpose_tail_bf16_cpu(x, packed, bias, threads=None):
     """The last layer of g_s through csrc/transforms/subpixel.cc: x [1, cin, h, w] (bf16 or float, rounded to
     bf16) -> float32 [1, cout, 2h, 2w], contiguous. bias: float32 numpy [cout] or None."""
-    from fastcodec import _core
+    from fastcodec._native import core as _core
     if threads is None:
         threads = torch.get_num_threads()
     _, cin, h, w = x.shape

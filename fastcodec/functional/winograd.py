@@ -126,7 +126,7 @@ def winograd_s2_reference(x, weight, bias=None, transposed=False, bf16=False):
 
 def supported():
     """Whether the C++ kernel runs on this CPU (AVX-512 BF16)."""
-    from fastcodec import _core
+    from fastcodec._native import core as _core
     return bool(_core.winograd_supported())
 
 
@@ -134,7 +134,7 @@ def winograd_s2(x, packed, bias, transposed, threads=None):
     """The C++ kernel on a bf16 batch x [B, cin, h, w] (any memory format): bf16 output in
     channels_last, [B, cout, h', w']. packed: pack_weights(...); bias: float32 [cout] numpy or None;
     threads: torch's intra-op thread count unless given."""
-    from fastcodec import _core
+    from fastcodec._native import core as _core
     if threads is None:
         threads = torch.get_num_threads()
     b_, cin, h, w = x.shape

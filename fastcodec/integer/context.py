@@ -313,7 +313,7 @@ class IntContextNet(nn.Module):
     # ---- the fused C++ loops -------------------------------------------------------------
     def core(self):
         if self._core is None:
-            from fastcodec import _core
+            from fastcodec._native import core as _core
 
             self._core = _core.IntContextModel(
                 self.M, self.order, np.ascontiguousarray(self.taps.numpy()), [l.core_tuple() for l in self.layers],
@@ -321,12 +321,12 @@ class IntContextNet(nn.Module):
         return self._core
 
     def encode(self, hyper, y):
-        from fastcodec import _core
+        from fastcodec._native import core as _core
 
         return _core.context_encode(self.core(), hyper, np.ascontiguousarray(y, dtype=np.float32), self._threads())
 
     def decode(self, hyper, table, data):
-        from fastcodec import _core
+        from fastcodec._native import core as _core
 
         return _core.context_decode(self.core(), hyper, table._core if hasattr(table, "_core") else table, data,
                                     self._threads())

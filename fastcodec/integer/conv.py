@@ -152,7 +152,7 @@ class IntConvNet(nn.Module):
 
     def core(self):
         if self._core is None:
-            from fastcodec import _core
+            from fastcodec._native import core as _core
 
             self._core = _core.IntConvNet([l.core_tuple() for l in self.layers])
         return self._core
