@@ -7,6 +7,10 @@ import numpy.typing as npt
 MIN_PRECISION: int
 MAX_PRECISION: int
 
+# The class raised for corrupt or truncated streams (None: ValueError, the default);
+# fastcodec._native installs fastcodec.errors.BitstreamError.
+def set_bitstream_error(cls: type[ValueError] | None) -> None: ...
+
 class CdfTable:
     def __init__(self, cdfs: npt.NDArray[np.int32], lengths: npt.NDArray[np.int32],
                  offsets: npt.NDArray[np.int32], precision: int) -> None: ...

@@ -1,5 +1,5 @@
 """The int32 convolution networks of the prior path (h_s; reference fastcodec.integer.conv, C++
-csrc/intconv.cc) on the Triton int32 layer kernel (kernels/int_layer.py).
+csrc/integer/intconv.cc) on the Triton int32 layer kernel (kernels/int_layer.py).
 
 Each layer runs phase by phase, as the C++ core does: the taps of one output phase are gathered
 (pure data movement, zero outside the input) into rows [positions, taps * cin] and the phase's

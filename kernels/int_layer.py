@@ -1,5 +1,5 @@
 """The int32-exact layer of the integer context path (docs/integer.md; reference
-fastcodec.integer.context.Int32Layer, C++ csrc/intnet.cc) as a Triton kernel:
+fastcodec.integer.context.Int32Layer, C++ csrc/integer/intnet.cc) as a Triton kernel:
 
     out[n, o] = lrelu(clamp((sum_k x[n, k] * w[o, k] + bias[o] + 2^(s_o - 1)) >> s_o, +-amax))
 

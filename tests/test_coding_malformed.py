@@ -73,3 +73,27 @@ def test_wrong_coder_is_detected_or_harmless(stream):
 def test_bitstream_error_is_a_value_error():
     assert issubclass(fastcodec.BitstreamError, ValueError)
     assert issubclass(fastcodec.BitstreamError, fastcodec.FastcodecError)
+
+
+def test_core_raises_the_installed_bitstream_error(stream):
+    """The compiled core does not import the package: it raises ValueError for bad bytes until a class
+    is installed, and fastcodec._native installs BitstreamError (direct callers import the core there)."""
+    from fastcodec._native import core
+
+    coder, table, sym, idx, data = stream
+    args = (table._core, data[:-1], idx, coding.CODERS[coder])
+    with pytest.raises(fastcodec.BitstreamError):
+        core.decode(*args)
+    try:
+        core.set_bitstream_error(None)
+        with pytest.raises(ValueError) as info:
+            core.decode(*args)
+        assert type(info.value) is ValueError
+    finally:
+        core.set_bitstream_error(fastcodec.BitstreamError)
+    with pytest.raises(TypeError, match="subclass of ValueError"):
+        core.set_bitstream_error(KeyError)
+    with pytest.raises(TypeError, match="subclass of ValueError"):
+        core.set_bitstream_error(fastcodec.BitstreamError("not a class"))
+    with pytest.raises(fastcodec.BitstreamError, match="stream 0: "):
+        core.decode_batch(table._core, [data[:-1]], [idx], coding.CODERS[coder], 1)

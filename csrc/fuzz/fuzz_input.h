@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "../cdf_table.h"
+#include "coding/cdf_table.h"
 
 namespace fastcodec_fuzz {
 

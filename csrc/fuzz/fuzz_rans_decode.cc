@@ -2,7 +2,7 @@
 // write out of bounds, hang or allocate without bound.
 #include <vector>
 
-#include "../rans.h"
+#include "coding/rans.h"
 #include "fuzz_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "../coder.h"
+#include "coding/coder.h"
 #include "fuzz_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -2,7 +2,7 @@
 // symbols in pieces of fuzzer-chosen sizes: statuses only, never out-of-bounds or a hang.
 #include <vector>
 
-#include "../rans.h"
+#include "coding/rans.h"
 #include "fuzz_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

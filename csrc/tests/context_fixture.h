@@ -8,8 +8,8 @@
 #include <random>
 #include <vector>
 
-#include "../cdf_table.h"
-#include "../context_coding.h"
+#include "coding/cdf_table.h"
+#include "integer/context_coding.h"
 
 namespace fastcodec_test {
 

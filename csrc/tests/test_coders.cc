@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "../coder.h"
-#include "../pmf_quantize.h"
+#include "coding/coder.h"
+#include "coding/pmf_quantize.h"
 
 using namespace fastcodec;
 

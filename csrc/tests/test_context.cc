@@ -1,5 +1,5 @@
-// C++ unit tests of the integer layers and the fused context coding loops (csrc/intnet.*,
-// csrc/context_coding.*): exact layer arithmetic against a naive int64 evaluation, encode/decode
+// C++ unit tests of the integer layers and the fused context coding loops (csrc/integer/intnet.*,
+// csrc/integer/context_coding.*): exact layer arithmetic against a naive int64 evaluation, encode/decode
 // round trips in both coding orders, truncated streams and invalid models rejected.
 #include <algorithm>
 #include <cstdint>
@@ -10,7 +10,7 @@
 #include <random>
 #include <vector>
 
-#include "../rans.h"
+#include "coding/rans.h"
 #include "context_fixture.h"
 
 using namespace fastcodec;

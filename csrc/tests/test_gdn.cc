@@ -1,4 +1,4 @@
-// C++ unit tests of the fused bf16 GDN (csrc/gdn.*), run under the sanitizers: every output of small
+// C++ unit tests of the fused bf16 GDN (csrc/transforms/gdn.*), run under the sanitizers: every output of small
 // layers (1 to 3 threads, position counts that do not fill a block, 64 to 192 channels), all four
 // forms, against the definition in double precision on the same bf16 inputs and weights. Skipped
 // where the CPU lacks AVX-512 BF16.
@@ -8,8 +8,8 @@
 #include <random>
 #include <vector>
 
-#include "../gdn.h"
-#include "../winograd.h"
+#include "transforms/gdn.h"
+#include "transforms/winograd.h"
 #include "bf16_values.h"
 #include "harness.h"
 

@@ -1,4 +1,4 @@
-// C++ unit tests of the int32 convolution networks (csrc/intconv.*): each layer against a naive
+// C++ unit tests of the int32 convolution networks (csrc/integer/intconv.*): each layer against a naive
 // int64 evaluation straight from the definition (convolution and transposed convolution, borders,
 // worst-case inputs), chaining checks, and models whose accumulators could overflow rejected.
 #include <algorithm>
@@ -6,7 +6,7 @@
 #include <random>
 #include <vector>
 
-#include "../intconv.h"
+#include "integer/intconv.h"
 #include "harness.h"
 
 using namespace fastcodec;

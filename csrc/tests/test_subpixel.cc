@@ -1,4 +1,4 @@
-// C++ unit tests of the sub-pixel last layer (csrc/subpixel.*), run under the sanitizers: every output
+// C++ unit tests of the sub-pixel last layer (csrc/transforms/subpixel.*), run under the sanitizers: every output
 // of small layers (borders, widths that are not multiples of 16, 1 to 4 output channels, 1..3
 // threads) against the 5x5 stride-2 transposed convolution straight from its definition. Inputs are
 // small integers and weights and biases multiples of 1/4, so every product and sum is exact in bf16
@@ -8,8 +8,8 @@
 #include <random>
 #include <vector>
 
-#include "../subpixel.h"
-#include "../winograd.h"
+#include "transforms/subpixel.h"
+#include "transforms/winograd.h"
 #include "bf16_values.h"
 #include "harness.h"
 

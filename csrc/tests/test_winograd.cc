@@ -1,4 +1,4 @@
-// C++ unit tests of the Winograd stride-2 layers (csrc/winograd.*), run under the sanitizers: every
+// C++ unit tests of the Winograd stride-2 layers (csrc/transforms/winograd.*), run under the sanitizers: every
 // output of small layers (borders, odd sizes, channel counts that are not multiples of 16, 1..3
 // threads) against the layer straight from its definition. Inputs are small integers and weights
 // and biases multiples of 1/4, so every transformed input and weight is exact in bf16 and every sum
@@ -11,7 +11,7 @@
 #include <random>
 #include <vector>
 
-#include "../winograd.h"
+#include "transforms/winograd.h"
 #include "bf16_values.h"
 #include "harness.h"
 

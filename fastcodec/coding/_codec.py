@@ -1,7 +1,7 @@
 """encode/decode (one stream) and encode_batch/decode_batch (many streams on C++ threads)."""
 import numpy as np
 
-from fastcodec import _core
+from fastcodec._native import core as _core
 from fastcodec.coding import _args
 from fastcodec.coding._table import CdfTable
 

@@ -1,5 +1,5 @@
 """Incremental decoding of an "ans" stream, for models whose tables depend on earlier symbols."""
-from fastcodec import _core
+from fastcodec._native import core as _core
 from fastcodec.coding import _args
 from fastcodec.coding._codec import _table
 

@@ -1,7 +1,7 @@
 """CdfTable: validated, immutable probability tables; pmf_to_cdf_table: build them from pmfs."""
 import numpy as np
 
-from fastcodec import _core
+from fastcodec._native import core as _core
 from fastcodec.coding._args import int32_array
 
 MIN_PRECISION = _core.MIN_PRECISION

@@ -40,14 +40,14 @@ def conv_transpose_subpixel(x, weight, bias, stride, padding):
 
 
 def tail_supported(weight, stride, padding, output_padding):
-    """Whether csrc/subpixel.cc runs this ConvTranspose2d: 5x5, stride 2, padding 2, output
+    """Whether csrc/transforms/subpixel.cc runs this ConvTranspose2d: 5x5, stride 2, padding 2, output
     padding 1, an even number of inputs and 1 to 4 outputs (the last layer of g_s)."""
     cin, cout, k, k2 = weight.shape
     return (k, k2, stride, padding, output_padding) == (5, 5, 2, 2, 1) and cin % 2 == 0 and 1 <= cout <= 4
 
 
 def pack_tail_weights(weight):
-    """The C++ kernel's weight operand (csrc/subpixel.h) for a ConvTranspose2d weight [cin, cout,
+    """The C++ kernel's weight operand (csrc/transforms/subpixel.h) for a ConvTranspose2d weight [cin, cout,
     5, 5]: the sub-pixel kernel w[c, py, px, i, ty, tx] of subpixel_weights, rounded to bf16,
     as [cin / 2, 3, 3, 2, 2, cout] channel pairs in uint32 (channel 2k in the low half)."""
     cin, cout = weight.shape[:2]
@@ -61,9 +61,9 @@ def pack_tail_weights(weight):
 
 
 def conv_transpose_tail_bf16_cpu(x, packed, bias, threads=None):
-    """The last layer of g_s through csrc/subpixel.cc: x [1, cin, h, w] (bf16 or float, rounded to
+    """The last layer of g_s through csrc/transforms/subpixel.cc: x [1, cin, h, w] (bf16 or float, rounded to
     bf16) -> float32 [1, cout, 2h, 2w], contiguous. bias: float32 numpy [cout] or None."""
-    from fastcodec import _core
+    from fastcodec._native import core as _core
     if threads is None:
         threads = torch.get_num_threads()
     _, cin, h, w = x.shape

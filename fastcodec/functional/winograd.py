@@ -1,6 +1,6 @@
 """The 5x5 stride-2 layers of g_a / g_s (convolution, padding 2; transposed convolution, padding 2,
 output padding 1) as Winograd products on their polyphase parts: the plain torch reference of
-csrc/winograd.cc, the weight transform and packing it uses, and the call into the C++ kernel.
+csrc/transforms/winograd.cc, the weight transform and packing it uses, and the call into the C++ kernel.
 
 A stride-2 5x5 convolution is the sum of four stride-1 convolutions on the polyphase parts of its
 input x[a::2, b::2], with the kernels w[a::2, b::2] (3x3, 3x2, 2x3, 2x2). A stride-2 5x5 transposed
@@ -45,7 +45,7 @@ def phase_kernels(weight, transposed):
 
 def transform_weights(weight, transposed):
     """U [49, cin, cout] in float64: G_a K G_b^T of each phase kernel, phases in PHASES order,
-    elements row-major within a phase (the order csrc/winograd.cc reads)."""
+    elements row-major within a phase (the order csrc/transforms/winograd.cc reads)."""
     out = []
     for (a, b), k in zip(PHASES, phase_kernels(weight.detach().double().cpu(), transposed)):
         ga = torch.tensor(G[_n(a)], dtype=torch.float64)
@@ -126,7 +126,7 @@ def winograd_s2_reference(x, weight, bias=None, transposed=False, bf16=False):
 
 def supported():
     """Whether the C++ kernel runs on this CPU (AVX-512 BF16)."""
-    from fastcodec import _core
+    from fastcodec._native import core as _core
     return bool(_core.winograd_supported())
 
 
@@ -134,7 +134,7 @@ def winograd_s2(x, packed, bias, transposed, threads=None):
     """The C++ kernel on a bf16 batch x [B, cin, h, w] (any memory format): bf16 output in
     channels_last, [B, cout, h', w']. packed: pack_weights(...); bias: float32 [cout] numpy or None;
     threads: torch's intra-op thread count unless given."""
-    from fastcodec import _core
+    from fastcodec._native import core as _core
     if threads is None:
         threads = torch.get_num_threads()
     b_, cin, h, w = x.shape

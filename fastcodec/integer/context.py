@@ -1,6 +1,6 @@
 """Integer context models: the masked context convolution, the entropy-parameter network and the
 scale -> table index step of mbt2018 / he2021-checkerboard in int32-exact arithmetic
-(docs/integer.md), with the plain reference coding loops beside the fused C++ ones (csrc/
+(docs/integer.md), with the plain reference coding loops beside the fused C++ ones (csrc/integer/
 context_coding.cc) that must agree with them bit for bit.
 
 Format. Activations are int16 values with a power-of-two scale (value = a * 2^-frac), clamped to
@@ -313,7 +313,7 @@ class IntContextNet(nn.Module):
     # ---- the fused C++ loops -------------------------------------------------------------
     def core(self):
         if self._core is None:
-            from fastcodec import _core
+            from fastcodec._native import core as _core
 
             self._core = _core.IntContextModel(
                 self.M, self.order, np.ascontiguousarray(self.taps.numpy()), [l.core_tuple() for l in self.layers],
@@ -321,12 +321,12 @@ class IntContextNet(nn.Module):
         return self._core
 
     def encode(self, hyper, y):
-        from fastcodec import _core
+        from fastcodec._native import core as _core
 
         return _core.context_encode(self.core(), hyper, np.ascontiguousarray(y, dtype=np.float32), self._threads())
 
     def decode(self, hyper, table, data):
-        from fastcodec import _core
+        from fastcodec._native import core as _core
 
         return _core.context_decode(self.core(), hyper, table._core if hasattr(table, "_core") else table, data,
                                     self._threads())

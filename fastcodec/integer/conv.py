@@ -1,6 +1,6 @@
 """Integer convolution networks in the int32 format: the hyper-synthesis h_s of the prior path
 (docs/integer.md, "int32 convolution networks"), with the plain torch reference beside the C++
-core (csrc/intconv.cc) and the Triton kernel (kernels/int_conv.py) that must agree with it.
+core (csrc/integer/intconv.cc) and the Triton kernel (kernels/int_conv.py) that must agree with it.
 
 A layer is a convolution or transposed convolution with int16 weights Wq = round(W 2^e_o) (a
 power-of-two scale per output channel), int16 activations |a| <= amax and an int32 accumulator.
@@ -138,7 +138,7 @@ class IntConvNet(nn.Module):
 
     def core(self):
         if self._core is None:
-            from fastcodec import _core
+            from fastcodec._native import core as _core
 
             self._core = _core.IntConvNet([l.core_tuple() for l in self.layers])
         return self._core

@@ -1,9 +1,9 @@
 """The bf16 transforms when coding on a CPU with AVX-512 BF16: the 5x5 stride-2 (transposed)
-convolutions with >= 64-channel outputs run through the C++ Winograd kernel (csrc/winograd.cc;
+convolutions with >= 64-channel outputs run through the C++ Winograd kernel (csrc/transforms/winograd.cc;
 plain reference: fastcodec/functional/winograd.py), GDN / inverse GDN with a multiple of 64
-channels through the fused C++ kernel (csrc/gdn.cc; reference: fastcodec/functional/gdn.py), every
+channels through the fused C++ kernel (csrc/transforms/gdn.cc; reference: fastcodec/functional/gdn.py), every
 other layer through torch; the last layer of g_s (5x5 stride-2 transposed convolution to 1-4
-channels) through the sub-pixel C++ kernel (csrc/subpixel.cc; reference:
+channels) through the sub-pixel C++ kernel (csrc/transforms/subpixel.cc; reference:
 fastcodec/functional/subpixel.py). The Winograd kernel spends ~half the multiply-adds of the direct
 layer; the fused GDN makes one pass over the activations instead of torch's four (BENCHMARKS.md).
 
@@ -105,7 +105,7 @@ class FastLayers:
         return weights, bias, transposed
 
     def last_layer(self, layer, x):
-        """The last layer of g_s on x (bf16, batch 1) through csrc/subpixel.cc as float32 [1, cout,
+        """The last layer of g_s on x (bf16, batch 1) through csrc/transforms/subpixel.cc as float32 [1, cout,
         2h, 2w], or None where it does not apply (then the caller runs its torch form)."""
         if not (isinstance(layer, nn.ConvTranspose2d) and x.device.type == "cpu" and x.shape[0] == 1
                 and layer.groups == 1 and layer.dilation == (1, 1) and layer.stride[0] == layer.stride[1]

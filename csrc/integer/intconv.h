@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "intnet.h"
-#include "status.h"
+#include "common/status.h"
+#include "integer/intnet.h"
 
 namespace fastcodec {
 

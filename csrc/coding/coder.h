@@ -5,10 +5,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "cdf_table.h"
-#include "range_coder.h"
-#include "rans.h"
-#include "status.h"
+#include "coding/cdf_table.h"
+#include "coding/range_coder.h"
+#include "coding/rans.h"
+#include "common/status.h"
 
 namespace fastcodec {
 

@@ -1,10 +1,10 @@
-#include "intconv.h"
+#include "integer/intconv.h"
 
 #include <algorithm>
 #include <string>
 #include <utility>
 
-#include "parallel.h"
+#include "common/parallel.h"
 
 namespace fastcodec {
 

@@ -11,8 +11,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "intgemm.h"
-#include "status.h"
+#include "common/status.h"
+#include "integer/intgemm.h"
 
 namespace fastcodec {
 
@@ -27,7 +27,7 @@ struct IntLayer {
   int32_t amax = 0;             // outputs are clamped to [-amax, amax], amax <= 32767
   int32_t leaky = -1;           // LeakyReLU multiplier (slope * 2^12), -1: no activation
 
-  // The weights repacked for the SIMD kernels (csrc/intgemm.h) by Pack(); empty: the portable loop.
+  // The weights repacked for the SIMD kernels (csrc/integer/intgemm.h) by Pack(); empty: the portable loop.
   PackedInt16 packed;
 
   // Shapes, ranges and the no-overflow bound above.

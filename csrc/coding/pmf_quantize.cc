@@ -1,10 +1,10 @@
-#include "pmf_quantize.h"
+#include "coding/pmf_quantize.h"
 
 #include <algorithm>
 #include <string>
 #include <vector>
 
-#include "cdf_table.h"
+#include "coding/cdf_table.h"
 
 namespace fastcodec {
 

@@ -1,11 +1,11 @@
-#include "rans.h"
+#include "coding/rans.h"
 
 #include <memory>
 #include <string>
 
-#include "byte_io.h"
-#include "escape.h"
-#include "symbol_scan.h"
+#include "coding/byte_io.h"
+#include "coding/escape.h"
+#include "coding/symbol_scan.h"
 
 namespace fastcodec {
 namespace {

@@ -1,11 +1,11 @@
-#include "subpixel.h"
+#include "transforms/subpixel.h"
 
 #include <immintrin.h>
 
 #include <algorithm>
 #include <vector>
 
-#include "parallel.h"
+#include "common/parallel.h"
 
 namespace fastcodec {
 

@@ -1,10 +1,10 @@
-#include "range_coder.h"
+#include "coding/range_coder.h"
 
 #include <memory>
 #include <string>
 
-#include "escape.h"
-#include "symbol_scan.h"
+#include "coding/escape.h"
+#include "coding/symbol_scan.h"
 
 namespace fastcodec {
 namespace {

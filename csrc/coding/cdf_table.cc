@@ -1,4 +1,4 @@
-#include "cdf_table.h"
+#include "coding/cdf_table.h"
 
 #include <limits>
 #include <string>

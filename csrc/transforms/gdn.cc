@@ -1,12 +1,12 @@
-#include "gdn.h"
+#include "transforms/gdn.h"
 
 #include <immintrin.h>
 
 #include <algorithm>
 #include <vector>
 
-#include "bf16_tile.h"
-#include "parallel.h"
+#include "common/parallel.h"
+#include "transforms/bf16_tile.h"
 
 namespace fastcodec {
 

@@ -10,7 +10,7 @@
 
 #include <cstdint>
 
-#include "status.h"
+#include "common/status.h"
 
 namespace fastcodec {
 

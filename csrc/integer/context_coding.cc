@@ -1,11 +1,11 @@
-#include "context_coding.h"
+#include "integer/context_coding.h"
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 
-#include "parallel.h"
-#include "rans.h"
+#include "coding/rans.h"
+#include "common/parallel.h"
 
 namespace fastcodec {
 

@@ -1,4 +1,4 @@
-#include "symbol_scan.h"
+#include "coding/symbol_scan.h"
 
 #include <string>
 

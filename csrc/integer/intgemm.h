@@ -1,4 +1,4 @@
-// int16 x int16 -> int32 matrix products of the integer layers (csrc/intnet.h): a portable loop and
+// int16 x int16 -> int32 matrix products of the integer layers (csrc/integer/intnet.h): a portable loop and
 // SIMD kernels (AVX2 vpmaddwd, AVX-512BW vpmaddwd, AVX-512 VNNI vpdpwssd) picked at run time.
 // Every kernel computes the same exact integer sums: the layers' no-overflow bound (IntLayer::
 // Validate) holds for every partial sum in any order, and a vpmaddwd pair sum |w0 x0 + w1 x1| is a

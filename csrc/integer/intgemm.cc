@@ -1,4 +1,4 @@
-#include "intgemm.h"
+#include "integer/intgemm.h"
 
 #include <algorithm>
 #include <cstdlib>

@@ -16,8 +16,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "cdf_table.h"
-#include "status.h"
+#include "coding/cdf_table.h"
+#include "common/status.h"
 
 namespace fastcodec {
 

@@ -16,9 +16,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "cdf_table.h"
-#include "intnet.h"
-#include "status.h"
+#include "coding/cdf_table.h"
+#include "common/status.h"
+#include "integer/intnet.h"
 
 namespace fastcodec {
 

@@ -1,4 +1,4 @@
-// Shared pieces of the bf16 CPU kernels (csrc/winograd.cc, csrc/gdn.cc): bf16 <-> float32 loads
+// Shared pieces of the bf16 CPU kernels (winograd.cc, gdn.cc beside this file): bf16 <-> float32 loads
 // and stores, and the register-blocked product of kRows rows by kCols columns with AVX-512 BF16
 // vdpbf16ps (float32 sums of bf16 channel pairs). Callers check winograd_supported() first.
 #pragma once

@@ -1,4 +1,4 @@
-#include "intnet.h"
+#include "integer/intnet.h"
 
 #include <algorithm>
 #include <cstdlib>

@@ -3,8 +3,8 @@
 
 #include <cstdint>
 
-#include "cdf_table.h"
-#include "status.h"
+#include "coding/cdf_table.h"
+#include "common/status.h"
 
 namespace fastcodec {
 

@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "status.h"
+#include "common/status.h"
 
 namespace fastcodec {
 

@@ -1,4 +1,4 @@
-#include "winograd.h"
+#include "transforms/winograd.h"
 
 #include <immintrin.h>
 
@@ -6,8 +6,8 @@
 #include <cstring>
 #include <vector>
 
-#include "bf16_tile.h"
-#include "parallel.h"
+#include "common/parallel.h"
+#include "transforms/bf16_tile.h"
 
 namespace fastcodec {
 
