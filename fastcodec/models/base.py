@@ -16,7 +16,7 @@ from fastcodec.models.conditioning import Conditioning
 from fastcodec.models.qualities import LAMBDAS
 from fastcodec.models.protocol import Capabilities, CodecModel
 from fastcodec.models.rate import RateSpec
-from fastcodec.models.transforms import dense_channels_last, run_mixed
+from fastcodec.layers.mixed import dense_channels_last, run_mixed
 
 
 class LearnedCodec(Conditioning, CodecModel):
