@@ -34,7 +34,7 @@ def main(argv=None):
     mi = load_model(a.model)
     mf = load_model(a.model)
     mf._set_int_h_s(None)
-    mf.__dict__["_int_context"] = None
+    mf.latent_codec.int_context = None
     ic = mi.int_context
     im = load_rgb(list_images(KODAK)[a.image])
     x = mi.pad(torch.from_numpy(im.copy()).permute(2, 0, 1)[None].float() / 255)
@@ -60,7 +60,7 @@ def main(argv=None):
             rec[(h, w)] = (scales[k].numpy().copy(), means[k].numpy().copy())
         return torch.round(y[0, :, pos[:, 0], pos[:, 1]].t() - means)
 
-    mf._serial(mf.prior(z), step)
+    mf.latent_codec.serial(mf.prior(z), step)
     sc_f = np.stack([np.stack([rec[(h, w)][0] for w in range(W)]) for h in range(H)])
     mu_f = np.stack([np.stack([rec[(h, w)][1] for w in range(W)]) for h in range(H)])
     idx_f = scale_indexes(torch.from_numpy(sc_f)).reshape(H, W, M)

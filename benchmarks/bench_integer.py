@@ -40,7 +40,7 @@ def run(names, n_images, qualities):
         floating = load_model(name)
         floating._set_int_h_s(None)
         if hasattr(floating, "int_context"):
-            floating.__dict__["_int_context"] = None
+            floating.latent_codec.int_context = None
         for q in qualities:
             acc = {"int": [0, [], 0.0], "float": [0, [], 0.0]}
             for im in images:

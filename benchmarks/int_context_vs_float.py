@@ -47,14 +47,14 @@ def main(argv=None):
             shipped = m.int_context
             m.freeze_prior(calibration_latents(m, a.refreeze))
             paths["integer, frozen again"] = m.int_context
-            m.__dict__["_int_context"] = shipped
+            m.latent_codec.int_context = shipped
         paths["float"] = None
         for q in [int(v) for v in a.qualities.split(",")]:
             row = {"model": name, "quality": q}
             for label, net in paths.items():
-                m.__dict__["_int_context"] = net
+                m.latent_codec.int_context = net
                 row[label] = code(m, images, q)
-            m.__dict__["_int_context"] = paths["integer"]
+            m.latent_codec.int_context = paths["integer"]
             rows.append(row)
             f_bpp = row["float"][0]
             print(f"{name} q{q}: " + ", ".join(

@@ -101,17 +101,17 @@ def test_mbt2018_wavefront_order_is_causal():
 def test_encoder_and_decoder_feed_the_prior_identical_tensors(arch, monkeypatch):
     """The prior path picks the tables: its inputs (values, dtype and memory layout) must be the
     same on both sides, or float results differ in the last bits and the decoder desynchronizes."""
-    from fastcodec.models.base import LearnedCodec
+    from fastcodec.latent.hyperprior import HyperpriorLatent
 
     seen = []
-    original = LearnedCodec.prior
+    original = HyperpriorLatent.prior
 
     def recording_prior(self, z_hat):
         out = original(self, z_hat)
         seen.append((z_hat.detach().clone(), out.detach().clone(), out.stride()))
         return out
 
-    monkeypatch.setattr(LearnedCodec, "prior", recording_prior)
+    monkeypatch.setattr(HyperpriorLatent, "prior", recording_prior)  # the latent codec's prior path
     torch.manual_seed(0)
     m = build(arch, N=16, M=24)
     c = m.compress(torch.rand(1, 3, 64, 96).contiguous(memory_format=torch.channels_last), 5)

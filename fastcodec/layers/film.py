@@ -82,7 +82,7 @@ def modulated_layers(seq, x, film, first_site, values):
 
 def run_modulated(seq, x, film, first_site, values, autocast, tail=1):
     """modulated_layers with all layers but the last `tail` under bf16 autocast (when enabled), those
-    in float32 (as fastcodec.models.transforms.run_mixed; the last layers hold no GDN)."""
+    in float32 (as fastcodec.layers.mixed.run_mixed; the last layers hold no GDN)."""
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=autocast):
         h = modulated_layers(seq[:-tail], x, film, first_site, values)
     return seq[-tail:](h.float())

@@ -1,12 +1,11 @@
-"""The transform-coding skeleton the shipped architectures share (a GDN analysis/synthesis pair, a
-latent y coded through fastcodec.coding, per-quality gains): its side of the codec protocol
-(fastcodec.models.protocol) for eight MSE qualities, padding, and compress/decompress of latents."""
-import numpy as np
+"""The transform-coding skeleton the shipped architectures share: a GDN analysis/synthesis pair with
+per-quality gains, composed with a latent codec (fastcodec.latent, the model's `latent_codec`) that
+quantizes and codes the latents; its side of the codec protocol (fastcodec.models.protocol) for
+eight MSE qualities, padding, and compress/decompress of latents."""
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fastcodec.entropy.coders import FactorizedCoder
 from fastcodec.functional.subpixel import conv_transpose_subpixel, subpixel_weights
 from fastcodec.layers.film import gdn_positions, modulated_layers
 from fastcodec.layers.fast import FastLayers, cpu_has_native_bf16
@@ -16,7 +15,7 @@ from fastcodec.models.conditioning import Conditioning
 from fastcodec.models.qualities import LAMBDAS
 from fastcodec.models.protocol import Capabilities, CodecModel
 from fastcodec.models.rate import RateSpec
-from fastcodec.models.transforms import dense_channels_last, run_mixed
+from fastcodec.layers.mixed import dense_channels_last, run_mixed
 
 
 class LearnedCodec(Conditioning, CodecModel):
@@ -29,14 +28,21 @@ class LearnedCodec(Conditioning, CodecModel):
     stride = 64
     #: g_a's total downsampling: y is 1/16 of the padded image (z a further 1/4)
     y_stride = 16
-    #: names of the coded streams compress() returns, in order
-    streams = ("z", "y")
 
     def __init__(self, N, M):
         super().__init__()
         self.N, self.M = N, M
         self.gains = QualityGains(M, self.rate_spec.lambdas)
-        self._coders = {}
+
+    #: How the latents are quantized and coded (fastcodec.latent): set by each architecture after
+    #: its modules. A plain object, not a submodule: the networks it uses are this model's own
+    #: modules (state_dict() names as they were), looked up on the model at every call.
+    latent_codec = None
+
+    @property
+    def streams(self):
+        """Names of the coded streams compress() returns, in order (the latent codec's)."""
+        return self.latent_codec.streams
 
     #: Run g_s and the inner layers of g_a in bfloat16 when coding (None: where the CPU has native
     #: bf16), as training does. Only the float transforms change: the layer producing y and the
@@ -44,7 +50,7 @@ class LearnedCodec(Conditioning, CodecModel):
     #: hundredths of a dB.
     bf16_transforms = None
 
-    #: how training evaluates likelihoods (fastcodec.models.transforms.rate_input): "noise" (additive
+    #: how training evaluates likelihoods (fastcodec.layers.mixed.rate_input): "noise" (additive
     #: uniform noise) or "round" (the symbols actually coded, straight-through gradient). Noise
     #: biases small predicted scales upwards: with frozen transforms, "round" trains the entropy
     #: model on exactly what it codes (docs/training.md).
@@ -85,10 +91,10 @@ class LearnedCodec(Conditioning, CodecModel):
         return g_a[-1](h.float()) * self.gains.gain(q)
 
     def hyper_analyze(self, y):
-        """z = h_a(y) as used when coding (the scale hyperprior takes |y|)."""
+        """z = h_a(y) as used when coding (the scale hyperprior takes |y|); None without a side latent."""
         # inner layers in bf16 where g_a runs so (the encoder alone computes z, which is then coded:
         # decodability never depends on it), the layer producing z in float32
-        return run_mixed(self.h_a, y, self._bf16())
+        return self.latent_codec.hyper_analyze(y, self._bf16())
 
     def synthesize(self, y_hat, q):
         """x_hat = g_s(y_hat * inv_gain(q)), as used when coding."""
@@ -183,7 +189,7 @@ class LearnedCodec(Conditioning, CodecModel):
 
     @property
     def extra_state_prefixes(self):
-        return (self.TABLE_PREFIX,) + tuple(self.INTEGER_PREFIXES)
+        return (self.TABLE_PREFIX,) + tuple(self.latent_codec.integer_prefixes)
 
     def extra_state(self):
         """The coding tables (int32) and the frozen integer prior of these weights."""
@@ -193,37 +199,24 @@ class LearnedCodec(Conditioning, CodecModel):
 
     def load_extra_state(self, tensors):
         self.set_coding_tables({k: v for k, v in tensors.items() if k.startswith(self.TABLE_PREFIX)})
-        self.set_integer_state({k: v for k, v in tensors.items() if k.startswith(tuple(self.INTEGER_PREFIXES))})
+        prefixes = tuple(self.latent_codec.integer_prefixes)
+        self.set_integer_state({k: v for k, v in tensors.items() if prefixes and k.startswith(prefixes)})
 
+    # -- the prior path: the latent codec's (fastcodec.latent.hyperprior) -------------------------
     @property
     def int_h_s(self):
         """The frozen integer h_s (fastcodec.integer) when the weights carry one: then the prior
         path gives the same integers on every machine; else None and the float h_s is used (same
-        machine kind only). Kept outside the module tree: it is not part of state_dict()."""
-        return self.__dict__.get("_int_h_s")
+        machine kind only). Held by the latent codec: it is not part of state_dict()."""
+        return getattr(self.latent_codec, "int_h_s", None)
 
     def _set_int_h_s(self, value):
-        # not via setattr: nn.Module would register it as a submodule (and in state_dict())
-        self.__dict__["_int_h_s"] = value
+        self.latent_codec.int_h_s = value
 
     def prior(self, z_hat):
-        """h_s of the decoded side latent: THE computation that picks the tables of y, run
-        identically by encoder and decoder. With a frozen integer h_s the result is exact fixed
-        point (bit-identical everywhere). The float fallback gets its input in one canonical form
-        (float32, contiguous NCHW), since convolution results depend on the memory layout in the
-        last bits and the encoder's z comes out of channels_last transforms while the decoder's is
-        built from decoded integers."""
-        if self.int_h_s is not None:
-            ihs = self.int_h_s
-            scale = torch.pow(2.0, -torch.as_tensor(ihs.out_frac).double())
-            hwc = self.prior_hwc(z_hat)
-            if hwc is not None:
-                # int16 * 2^-frac is exact in float32: the same values as the float64 route below
-                out = (torch.from_numpy(hwc).float() * scale.float()).permute(2, 0, 1)[None].contiguous()
-                return out.to(z_hat.device)
-            out = self.prior_int(z_hat).double() * scale.reshape(1, -1, 1, 1)
-            return out.float().to(z_hat.device)
-        return self.h_s(z_hat.to(torch.float32).contiguous())
+        """h_s of the decoded side latent, as encoder and decoder compute it to pick the tables of y
+        (fastcodec.latent.hyperprior.HyperpriorLatent.prior)."""
+        return self.latent_codec.prior(z_hat)
 
     #: where the int32 h_s runs: "auto" (Triton for a model on a CUDA GPU with Triton installed,
     #: else C++), "core" (C++), "reference" (torch) or "triton" (fastcodec.kernels; a GPU, or
@@ -231,67 +224,29 @@ class LearnedCodec(Conditioning, CodecModel):
     prior_backend = "auto"
 
     def prior_int(self, z_hat, backend=None):
-        """The frozen integer h_s output as integers (int64 [1, 2M or M, H, W], int_h_s.out_frac
-        fractional bits: one format (v1) or one per channel (int32 networks))."""
-        ihs = self.int_h_s
-        backend = backend or self.prior_backend
-        if backend == "auto":
-            from fastcodec.layers.gdn import triton_available
-
-            backend = "triton" if z_hat.is_cuda and triton_available() else "core"
-        return ihs.forward_int(self._z_int(z_hat), backend)
+        """The frozen integer h_s output as integers (HyperpriorLatent.prior_int)."""
+        return self.latent_codec.prior_int(z_hat, backend)
 
     def prior_hwc(self, z_hat, backend=None):
-        """The integer h_s output as the C++ core gives it (int16 numpy [H, W, C], channel-last)
-        where h_s runs there (an int32 network on the "core" backend), else None."""
-        ihs = self.int_h_s
-        backend = backend or self.prior_backend
-        if backend == "auto":
-            backend = "core" if not z_hat.is_cuda else None
-        if backend != "core" or not hasattr(ihs, "forward_hwc"):
-            return None
-        return ihs.forward_hwc(self._z_int(z_hat))
+        """The integer h_s output as the C++ core gives it, or None (HyperpriorLatent.prior_hwc)."""
+        return self.latent_codec.prior_hwc(z_hat, backend)
 
     def _z_int(self, z_hat):
-        """The decoded side latent in the integer h_s's input format (in_frac fractional bits)."""
-        return torch.round(z_hat.to(torch.float64).cpu().contiguous() * 2.0 ** self.int_h_s.in_frac).to(torch.int64)
+        return self.latent_codec._z_int(z_hat)
 
-    @staticmethod
-    def _calibration_z(calibration):
-        """calibration: a list of z tensors or of (y, z) pairs -> the z tensors."""
-        return [c[1] if isinstance(c, (tuple, list)) else c for c in calibration]
-
-    @torch.no_grad()
     def freeze_prior(self, calibration):
-        """Freezes h_s into an int32 integer network (fastcodec.integer.conv), its fixed-point
-        formats chosen on rounded side latents of real images: a list of z [1, N, h, w] or of
-        (y, z) pairs."""
-        from fastcodec.integer.conv import freeze_conv_net
-
-        zs = self._calibration_z(calibration)
-        self._set_int_h_s(freeze_conv_net(self.h_s.float().cpu(), [torch.round(z.float().cpu()) for z in zs]))
-        self.h_s.to(self.device)
-        return self.int_h_s
-
-    INT_PREFIX = "int_h_s."
-    #: name prefixes of the shipped integer-prior tensors (not part of state_dict())
-    INTEGER_PREFIXES = ("int_h_s.",)
+        """Freezes the prior path into integers (h_s; the context path too, given (y, z) pairs), its
+        fixed-point formats chosen on latents of real images: a list of z [1, N, h, w] or of (y, z)
+        pairs. Returns the integer h_s."""
+        return self.latent_codec.freeze_prior(calibration)
 
     def integer_state(self):
         """{name: tensor} of the frozen integer prior to ship with the weights (fastcodec.integer.state)."""
-        from fastcodec.integer.state import int_net_state
-
-        return {} if self.int_h_s is None else int_net_state(self.int_h_s, self.INT_PREFIX)
+        return self.latent_codec.integer_state()
 
     def set_integer_state(self, tensors):
-        """Rebuilds the frozen integer h_s from integer_state() tensors (fastcodec.integer.state)."""
-        from fastcodec.integer.state import load_int_net
-
-        if not any(k.startswith(self.INT_PREFIX) for k in tensors):
-            return
-        net = load_int_net(self.h_s, self.N, tensors, self.INT_PREFIX)
-        if net is not None:
-            self._set_int_h_s(net)
+        """Rebuilds the frozen integer networks from integer_state() tensors (fastcodec.integer.state)."""
+        self.latent_codec.set_integer_state(tensors)
 
     def config(self):
         """Constructor arguments that rebuild this model (stored with its weights)."""
@@ -304,17 +259,33 @@ class LearnedCodec(Conditioning, CodecModel):
         return cfg
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
-        self._coders = {}
-        self._set_int_h_s(None)
+        self.latent_codec.reset()   # tables and integer networks of the previous weights
         self.__dict__.pop("_film_cache", None)
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
+    # -- coding tables of the factorized densities (fastcodec.latent.factorized) -----------------
     def factorized_coder(self, bottleneck_name="entropy_bottleneck"):
         """Coding tables of an EntropyBottleneck: the ones shipped with the weights, else built from
         the density once per loaded weights."""
-        if bottleneck_name not in self._coders:
-            self._coders[bottleneck_name] = FactorizedCoder.from_bottleneck(getattr(self, bottleneck_name))
-        return self._coders[bottleneck_name]
+        return self._factorized_latent(bottleneck_name).coder()
+
+    def _factorized_latent(self, bottleneck_name):
+        latents = self.latent_codec.factorized_latents()
+        if bottleneck_name not in latents:
+            raise ValueError(f"{self.name} codes no latent with {bottleneck_name!r}; it has {sorted(latents)}")
+        return latents[bottleneck_name]
+
+    @property
+    def _coders(self):
+        """{bottleneck name: FactorizedCoder} installed or built so far; assigning a dict installs
+        those coders and forgets the others."""
+        return {name: f.built_coder for name, f in self.latent_codec.factorized_latents().items()
+                if f.built_coder is not None}
+
+    @_coders.setter
+    def _coders(self, coders):
+        for name, f in self.latent_codec.factorized_latents().items():
+            f.set_coder(coders.get(name))
 
     TABLE_PREFIX = "tables."
 
@@ -323,8 +294,7 @@ class LearnedCodec(Conditioning, CodecModel):
         the weights (fastcodec.entropy.table_io)."""
         from fastcodec.entropy.table_io import tables_state
 
-        tables = {name: self.factorized_coder(name).table for name, module in self.named_children()
-                  if hasattr(module, "logits_cumulative")}   # the EntropyBottlenecks
+        tables = {name: f.coder().table for name, f in self.latent_codec.factorized_latents().items()}
         return tables_state(tables, self.TABLE_PREFIX)
 
     def set_coding_tables(self, tensors):
@@ -332,7 +302,7 @@ class LearnedCodec(Conditioning, CodecModel):
         from fastcodec.entropy.table_io import load_tables
 
         for name, table in load_tables(tensors, self.TABLE_PREFIX).items():
-            self._coders[name] = FactorizedCoder(table)
+            self._factorized_latent(name).set_table(table)
 
     def _q(self, q):
         # on the model's device: a fractional quality interpolates gain rows held there
@@ -362,19 +332,29 @@ class LearnedCodec(Conditioning, CodecModel):
             strings = self.code_latents(y, z, qt)
         return {"strings": strings, "latent": latent, "size": (h, w)}
 
-    def _relaxed_hyper(self, z, quantize, autocast, hyper, tail=1):
-        """(z as quantized, h_s output) for relaxed_rd: relaxed through the float h_s, or round(z)
-        with the given h_s output (the coder's own, once z is no longer refined)."""
-        if hyper is not None:
-            return torch.round(z), hyper
-        z_t = quantize(z)
-        return z_t, run_mixed(self.h_s, z_t, autocast, tail)
-
     def encode_latents(self, x, q):
         """The encoder's latents of a padded image: y = g_a(x) * gain(q) and, for models with a
         hyperprior, z = h_a(y) (else None)."""
         y = self.analyze(x, q)
-        return y, (self.hyper_analyze(y) if hasattr(self, "h_a") else None)
+        return y, self.hyper_analyze(y)
+
+    def forward(self, x, q, autocast=False):
+        """A training/evaluation pass. q: LongTensor [B] of 0-based qualities. Returns x_hat (None
+        while synthesis_in_training is False) and the float32 likelihoods of the latents, as the
+        latent codec evaluates them (noise or straight-through rounding, per rate_quantization)."""
+        y = self.analysis_train(x, q, autocast)
+        y_hat, likelihoods = self.latent_codec.forward(y, q, autocast)
+        x_hat = (self.synthesis_train(y_hat * self.gains.inv_gain(q), autocast, q)
+                 if self.synthesis_in_training else None)
+        return {"x_hat": x_hat, "likelihoods": likelihoods}
+
+    def relaxed_rd(self, y, z, q, quantize, autocast=False, hyper=None):
+        """(x_hat, bits, y_t) of latents y, z with `quantize` (rounding or a differentiable relaxation
+        of it) in place of rounding, y_t the quantized y as the synthesis gets it: the objective of
+        encoder-side refinement (fastcodec.search). hyper: h_s's output for round(z), given (the
+        coder's own, prior()) when z is no longer refined."""
+        y_t, bits = self.latent_codec.relaxed(y, z, q, quantize, autocast, hyper)
+        return self.synthesis_train(y_t * self.gains.inv_gain(q), autocast, q), bits, y_t
 
     @torch.inference_mode()
     def decompress(self, strings, latent, size, q):
@@ -388,7 +368,7 @@ class LearnedCodec(Conditioning, CodecModel):
         return self._compress(y, z, q)
 
     def _compress(self, y, z, q):
-        raise NotImplementedError
+        return self.latent_codec.compress(y, z, q)
 
     def _decompress(self, strings, latent, q):
-        raise NotImplementedError
+        return self.synthesize(self.latent_codec.decompress(strings, tuple(latent), q), q)

@@ -1,16 +1,17 @@
 """Factorized prior (Ballé, Minnen, Singh, Hwang, Johnston 2018, "bmshj2018-factorized"; the
-GDN autoencoder of Ballé et al. 2017 with the non-parametric density of appendix 6.1)."""
+GDN autoencoder of Ballé et al. 2017 with the non-parametric density of appendix 6.1): y coded with
+a factorized density (fastcodec.latent.factorized)."""
 import torch
 
 from fastcodec.entropy.factorized import EntropyBottleneck
+from fastcodec.latent.factorized import FactorizedLatent
 from fastcodec.models.base import LearnedCodec
-from fastcodec.models.transforms import analysis, rate_input, round_ste, run_mixed, synthesis
+from fastcodec.models.transforms import analysis, synthesis
 
 
 class FactorizedPrior(LearnedCodec):
     name = "bmshj2018-factorized"
     stride = 16
-    streams = ("y",)
 
     def __init__(self, N=128, M=192, eb_filters=(3, 3, 3), density_per_quality=False, N_a=None):
         super().__init__(N, M)
@@ -25,6 +26,7 @@ class FactorizedPrior(LearnedCodec):
         self.density_per_quality = bool(density_per_quality)
         copies = self.gains.log_gain.shape[0] if self.density_per_quality else 1
         self.entropy_bottleneck = EntropyBottleneck(M * copies, filters=eb_filters)
+        self.latent_codec = FactorizedLatent(self, "entropy_bottleneck", set_channels=M)
 
     def config(self):
         cfg = super().config()
@@ -36,41 +38,18 @@ class FactorizedPrior(LearnedCodec):
 
     def density_index(self, q):
         """The density set coding quality q (0-based; a fraction uses the nearest trained one)."""
-        if not self.density_per_quality:
-            return 0
-        return int(min(max(round(float(q)), 0), self.gains.log_gain.shape[0] - 1))
+        return self.latent_codec.density_set(q)
 
     def y_likelihood(self, y, q):
         """Likelihoods of y [B, M, H, W] (noisy or rounded), sample b under quality q[b]'s density."""
-        if not self.density_per_quality:
-            return self.entropy_bottleneck.likelihood(y)
-        q = torch.as_tensor(q).reshape(-1).expand(y.shape[0])
-        out = torch.empty_like(y, dtype=torch.float32)
-        for k in torch.unique(q).tolist():
-            sel = q == k
-            out[sel] = self.entropy_bottleneck.likelihood(y[sel], first=self.density_index(k) * self.M)
-        return out
+        return self.latent_codec.likelihood(y, q)
 
     def forward(self, x, q, autocast=False):
+        # unlike the hyperprior models, the synthesis runs even while synthesis_in_training is False
         y = self.analysis_train(x, q, autocast)
-        y_rate = rate_input(self, y)
-        y_lik = self.y_likelihood(y_rate, q)
-        x_hat = self.synthesis_train(round_ste(y) * self.gains.inv_gain(q), autocast, q)
-        return {"x_hat": x_hat, "likelihoods": {"y": y_lik}}
-
-    def relaxed_rd(self, y, z, q, quantize, autocast=False, hyper=None):
-        """(x_hat, bits, y_t) with `quantize` in place of rounding (fastcodec.models.refine); z is None."""
-        y_t = quantize(y)
-        bits = -torch.log2(self.y_likelihood(y_t, q)).sum()
-        return self.synthesis_train(y_t * self.gains.inv_gain(q), autocast, q), bits, y_t
-
-    def _compress(self, y, z, q):
-        return [self.factorized_coder().encode(y, self.density_index(q) * self.M)]
-
-    def _decompress(self, strings, latent, q):
-        y_hat = self.factorized_coder().decode(strings[0], (1, self.M) + latent, self.device,
-                                               self.density_index(q) * self.M)
-        return self.synthesize(y_hat, q)
+        y_hat, likelihoods = self.latent_codec.forward(y, q, autocast)
+        x_hat = self.synthesis_train(y_hat * self.gains.inv_gain(q), autocast, q)
+        return {"x_hat": x_hat, "likelihoods": likelihoods}
 
     @torch.no_grad()
     def expand_density_per_quality(self):
@@ -85,5 +64,5 @@ class FactorizedPrior(LearnedCodec):
             getattr(new, name).copy_(p.repeat(copies, 1, 1))
         self.entropy_bottleneck = new.to(eb._matrix0.device)
         self.density_per_quality = True
-        self._coders = {}
+        self.latent_codec.reset()   # the tables of the shared density
         return self

@@ -3,7 +3,7 @@
 (fastcodec.layers.film) — in training (modulated activations, a quality per crop) and in coding
 (folded into the convolutions at one quality, cached per quality and weights version)."""
 from fastcodec.layers.film import QualityFiLM, gdn_positions, run_modulated
-from fastcodec.models.transforms import run_mixed
+from fastcodec.layers.mixed import run_mixed
 
 
 class Conditioning:

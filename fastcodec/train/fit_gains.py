@@ -91,7 +91,7 @@ def fit_gains(model, sampler, batches=96, batch_size=16, crop=128, steps=1000, l
         model.eval()
         for p, f in zip(frozen, flags):
             p.requires_grad_(f)
-        model._coders = {}
+        model.latent_codec.reset()   # the coding tables of the density before fitting
         model.__dict__.pop("_film_cache", None)
     return before, cache_loss()
 
