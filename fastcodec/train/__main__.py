@@ -108,17 +108,18 @@ def warm_started(model, source, prefix):
     return any(k.startswith(prefix) for k in _fitting_tensors(model, source)[1])
 
 
-def parse_qualities(text):
-    """--qualities "1,2" -> [0, 1] (0-based); "" -> None (all)."""
+def parse_qualities(text, spec):
+    """--qualities "1,2" -> the 0-based indices of those qualities of the model's rate spec
+    ([0, 1] for the MSE models); "" -> None (all)."""
     if not text.strip():
         return None
     try:
         qs = [int(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise SystemExit(f"--qualities: expected comma-separated integers 1-8, got {text!r}") from None
-    if not qs or min(qs) < 1 or max(qs) > 8:
-        raise SystemExit(f"--qualities: expected qualities in 1-8, got {text!r}")
-    return [q - 1 for q in qs]
+        if not qs:
+            raise ValueError("no quality")
+        return [int(spec.index(spec.check(q, "--qualities"))) for q in qs]
+    except (TypeError, ValueError) as exc:
+        raise SystemExit(f"--qualities: expected comma-separated qualities ({spec.describe()}), got {text!r}: {exc}") from None
 
 
 def run_config(args):
@@ -184,7 +185,7 @@ def run(args):
     train(model, sampler, args.out, args.steps, batch_size=args.batch, crop=args.crop, lr=args.lr,
           val_images=[load_rgb(p) for p in val_paths], seed=args.seed, autocast=autocast,
           freeze=tuple(f for f in args.freeze.split(",") if f), lr_mult=parse_lr_mult(args.lr_mult), ema=args.ema,
-          balance=args.balance_qualities, device=device, qualities=parse_qualities(args.qualities),
+          balance=args.balance_qualities, device=device, qualities=parse_qualities(args.qualities, model.rate_spec),
           trainable=tuple(t for t in args.trainable.split(",") if t), objective=args.objective)
     return 0
 

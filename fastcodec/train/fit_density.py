@@ -18,9 +18,7 @@ import numpy as np
 import torch
 
 from fastcodec.models.transforms import noisy
-from fastcodec.models.qualities import LAMBDAS
 
-NUM_QUALITIES = len(LAMBDAS)
 
 
 @torch.no_grad()
@@ -41,7 +39,7 @@ def fit_density(model, sampler, batches=48, batch_size=16, crop=128, steps=1500,
     model.eval()
     for _ in range(batches):
         x = sampler.batch(rng, batch_size, crop)
-        q = torch.from_numpy(rng.permutation(np.arange(batch_size) % NUM_QUALITIES)).long()
+        q = torch.from_numpy(rng.permutation(np.arange(batch_size) % len(model.rate_spec.lambdas))).long()
         latents.append((coded_latent(model, x, q).float(), q))
     eb = model.entropy_bottleneck
     params = list(eb.parameters())

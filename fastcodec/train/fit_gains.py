@@ -22,10 +22,8 @@ import sys
 import numpy as np
 import torch
 
-from fastcodec.models.qualities import LAMBDAS
 from fastcodec.models.transforms import noisy, round_ste
 
-NUM_QUALITIES = len(LAMBDAS)
 
 
 def _rd_loss(model, x, q, raw, train, autocast):
@@ -38,7 +36,7 @@ def _rd_loss(model, x, q, raw, train, autocast):
     y_hat = round_ste(y) if train else torch.round(y)
     x_hat = model.synthesis_train(y_hat * model.gains.inv_gain(q), autocast, q)
     mse = ((x_hat - x) ** 2).mean(dim=(1, 2, 3))
-    lam = torch.tensor(LAMBDAS, dtype=mse.dtype)[q]
+    lam = torch.tensor(model.rate_spec.lambdas, dtype=mse.dtype)[q]
     return (lam * 255 ** 2 * mse + bpp).mean()
 
 
@@ -56,7 +54,7 @@ def fit_gains(model, sampler, batches=96, batch_size=16, crop=128, steps=1000, l
     with torch.no_grad():
         for _ in range(batches):
             x = sampler.batch(rng, batch_size, crop)
-            q = torch.from_numpy(rng.permutation(np.arange(batch_size) % NUM_QUALITIES)).long()
+            q = torch.from_numpy(rng.permutation(np.arange(batch_size) % len(model.rate_spec.lambdas))).long()
             raw = model.analysis_train(x, q, autocast=False) / model.gains.gain(q)  # g_a's output, frozen
             cache.append((x, q, raw.float()))
 

@@ -119,10 +119,10 @@ class QualityBalance:
     gets. BD-rate averages log rate over the curve, so it is the closer objective.
     decay: of the running means (per step in which the quality occurs)."""
 
-    def __init__(self, decay=0.99, means=None):
+    def __init__(self, decay=0.99, means=None, count=NUM_QUALITIES):
         self.decay = float(decay)
         self.means = (torch.as_tensor(means, dtype=torch.float64).clone() if means is not None
-                      else torch.full((NUM_QUALITIES,), float("nan"), dtype=torch.float64))
+                      else torch.full((count,), float("nan"), dtype=torch.float64))
 
     def weights(self, q, losses):
         """Per-crop weights for qualities q [B] given the per-crop losses (detached); updates the means."""
@@ -219,7 +219,7 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
         balance_means = state.get("balance_means")
         print(f"resumed {ckpt_path} at step {step}" + (" with its weight average" if ema and ema_state else ""), flush=True)
     average = WeightAverage(model, ema, ema_state) if ema else None
-    balancer = QualityBalance(means=balance_means) if balance else None
+    balancer = QualityBalance(means=balance_means, count=n_q) if balance else None
     for group in opt.param_groups:
         group["lr"] = lr * group.get("lr_mult", 1.0)
     rng = np.random.default_rng(seed + step)
