@@ -174,9 +174,9 @@ def decode(blob, model=None, device="cpu"):
     codec = _codec_for(header, model, device)
     try:
         x_hat = codec.model.decode_image(model_streams, (header.height, header.width), codec.quality)
+    except BitstreamError:
+        raise
     except (IndexError, ValueError, RuntimeError) as exc:
-        if isinstance(exc, BitstreamError):
-            raise
         raise BitstreamError(f"payload does not fit the model: {exc}") from None
     rgb = (x_hat[0].permute(1, 2, 0) * 255).round_().to(torch.uint8).cpu().numpy()
     if header.color == COLOR_GRAY:

@@ -111,7 +111,7 @@ def test_subpixel_equals_transposed_convolution(k, s, p, op):
 
 def test_synthesis_uses_the_subpixel_tail_with_the_same_result():
     from fastcodec.models import build
-    from fastcodec.models.transforms import run_mixed
+    from fastcodec.layers.mixed import run_mixed
 
     torch.manual_seed(0)
     model = build("mbt2018-mean", N=8, M=12).eval()
@@ -130,7 +130,7 @@ def test_synthesis_uses_the_subpixel_tail_with_the_same_result():
 
 
 def test_dense_channels_last_fixes_the_batch_stride_of_hwc_built_tensors():
-    from fastcodec.models.transforms import dense_channels_last
+    from fastcodec.layers.mixed import dense_channels_last
 
     hwc = torch.rand(5, 7, 3)
     x = hwc.permute(2, 0, 1)[None]          # an image from numpy: batch stride 3

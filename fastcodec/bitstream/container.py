@@ -76,7 +76,7 @@ def truncate(data, steps, limits=None):
     header, streams = unpack(data, limits)
     if not header.progressive:
         raise ValueError("data is not a progressive container: only those can be truncated")
-    return v2.truncate(data, header, streams, steps)
+    return v2.truncate(header, streams, steps)
 
 
 __all__ = ["COLOR_GRAY", "COLOR_RGB", "COLOR_RGBA", "FORMAT_VERSION", "Header", "MAGIC", "RATE_CONTINUOUS",

@@ -126,7 +126,7 @@ def split(data, header):
     return streams
 
 
-def truncate(data, header, streams, keep):
+def truncate(header, streams, keep):
     """A whole progressive container holding the first `keep` model streams of `streams`."""
     aux = header.aux_streams
     if not 1 <= keep <= len(streams) - aux:

@@ -310,27 +310,30 @@ class LearnedCodec(Conditioning, CodecModel):
 
     def pad(self, x):
         h, w = x.shape[2:]
-        H, W = -(-h // self.stride) * self.stride, -(-w // self.stride) * self.stride
+        H, W = self.padded_size(h, w)
         if (H, W) == (h, w):
             return x
         mode = "replicate" if h > 1 and w > 1 else "constant"
         return F.pad(x, (0, W - w, 0, H - h), mode=mode)
 
+    def prepare(self, x, q):
+        """(padded image, quality tensor, latent size (h16, w16)) of x [1, 3, h, w] in [0, 1] at
+        0-based quality q, in eval mode: what compress and the encoder-side search start from."""
+        if x.dim() != 4 or x.shape[0] != 1 or x.shape[1] != 3:
+            raise ValueError(f"x must have shape [1, 3, H, W], got {tuple(x.shape)}")
+        self.eval()
+        xp = self.pad(x.to(self.device, torch.float32))
+        return xp, self._q(q), (xp.shape[2] // self.y_stride, xp.shape[3] // self.y_stride)
+
     def compress(self, x, q):
         """x: float [1, 3, h, w] in [0, 1], any size; q: 0-based quality (int, or float to
         interpolate). Returns {"strings": [bytes, ...], "latent": (h16, w16), "size": (h, w)}.
         The encoder-side search (fastcodec.search) codes other latents through code_latents."""
-        if x.dim() != 4 or x.shape[0] != 1 or x.shape[1] != 3:
-            raise ValueError(f"x must have shape [1, 3, H, W], got {tuple(x.shape)}")
-        self.eval()
-        h, w = x.shape[2:]
-        xp = self.pad(x.to(self.device, torch.float32))
-        qt = self._q(q)
-        latent = (xp.shape[2] // self.y_stride, xp.shape[3] // self.y_stride)
+        xp, qt, latent = self.prepare(x, q)
         with torch.inference_mode():
             y, z = self.encode_latents(xp, qt)
             strings = self.code_latents(y, z, qt)
-        return {"strings": strings, "latent": latent, "size": (h, w)}
+        return {"strings": strings, "latent": latent, "size": tuple(x.shape[2:])}
 
     def encode_latents(self, x, q):
         """The encoder's latents of a padded image: y = g_a(x) * gain(q) and, for models with a

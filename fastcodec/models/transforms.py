@@ -1,11 +1,9 @@
 """Building blocks shared by the architectures: the GDN analysis/synthesis transforms of Ballé et
-al. (2017/2018) and the hyper transforms. The rounding and mixed-precision helpers live in
-fastcodec.layers.mixed (latent codecs use them too) and are importable from here as well."""
+al. (2017/2018) and the hyper transforms. The rounding and mixed-precision helpers are in
+fastcodec.layers.mixed."""
 from torch import nn
 
 from fastcodec.layers import GDN, conv, deconv
-from fastcodec.layers.mixed import (dense_channels_last, noisy, rate_input, round_ste,  # noqa: F401
-                                    run_autocast, run_mixed)
 
 
 def analysis(n, m):

@@ -141,17 +141,16 @@ def encode_refined(model, x, q, steps):
     for `steps` steps: both the refined and the plain latents are coded, decoded and scored
     (coded_loss), and the better streams kept. Returns compress()'s dict."""
     steps = check_steps(steps)
-    plain = model.compress(x, q)
     if not steps:
-        return plain
+        return model.compress(x, q)
     h, w = x.shape[2:]
-    xp = model.pad(x.to(model.device, torch.float32))
-    qt = model._q(q)
+    xp, qt, latent = model.prepare(x, q)
     with torch.inference_mode():
         y, z = model.encode_latents(xp, qt)
+        plain = model.code_latents(y, z, qt)
     # the padding is not part of the image: only the original pixels count as distortion
     y, z = refine_latents(model, xp, qt, y.clone(), None if z is None else z.clone(), steps, size=(h, w))
     with torch.inference_mode():
         refined = model.code_latents(y, z, qt)
-    strings = better_streams(model, xp[:, :, :h, :w], q, plain["strings"], refined, plain["latent"])
-    return {**plain, "strings": strings}
+    strings = better_streams(model, xp[:, :, :h, :w], q, plain, refined, latent)
+    return {"strings": strings, "latent": latent, "size": (h, w)}

@@ -17,7 +17,7 @@ import sys
 import numpy as np
 import torch
 
-from fastcodec.models.transforms import noisy
+from fastcodec.layers.mixed import noisy
 
 
 

@@ -22,7 +22,7 @@ import sys
 import numpy as np
 import torch
 
-from fastcodec.models.transforms import noisy, round_ste
+from fastcodec.layers.mixed import noisy, round_ste
 
 
 

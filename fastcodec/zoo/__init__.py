@@ -23,21 +23,23 @@ def list_models():
     return sorted(manifest())
 
 
-#: weights files registered at run time (register()): {name: resolved path}
+#: weights files registered at run time (register()): {name: (resolved path, 4-byte model id)}
 _REGISTERED = {}
 
 
 def register(path, name=None):
     """Makes a weights file known by name and by the model id its containers carry, so that
-    fastcodec.decode, the Pillow plugin and `fastcodec info` find it without model=. Returns the name
-    (default: the file's stem)."""
+    fastcodec.decode, the Pillow plugin and `fastcodec info` find it without model=. The id is that
+    of the file as it is now (hashed once, here). Returns the name (default: the file's stem)."""
+    from fastcodec.bitstream.header import model_id
+
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"path: no weights file at {path}")
     name = name or path.stem
     if name in manifest():
         raise ValueError(f"name {name!r} is a shipped model's")
-    _REGISTERED[name] = path.resolve()
+    _REGISTERED[name] = (path.resolve(), model_id(name, sha256_file(path)))
     return name
 
 
@@ -46,23 +48,28 @@ def model_ids():
     from fastcodec.bitstream.header import model_id
 
     ids = {model_id(name, e["sha256"]): name for name, e in manifest().items()}
-    for name, path in _REGISTERED.items():
-        ids[model_id(name, sha256_file(path))] = str(path)
+    ids.update({mid: str(path) for path, mid in _REGISTERED.values()})
     return ids
 
 
 def identify(name_or_path):
-    """(display name, cache key, 4-byte model id) of a shipped name, a registered name or a path."""
+    """(display name, cache key, 4-byte model id) of a shipped name, a registered name or path, or
+    another weights file (hashed)."""
     from fastcodec.bitstream.header import model_id
 
     entry = manifest().get(str(name_or_path))
     if entry is not None:
         return entry["name"], entry["name"], model_id(entry["name"], entry["sha256"])
-    path = _REGISTERED.get(str(name_or_path)) or Path(name_or_path)
+    if str(name_or_path) in _REGISTERED:
+        path, mid = _REGISTERED[str(name_or_path)]
+        return str(name_or_path), str(path), mid
+    path = Path(name_or_path)
     if not path.exists():
         raise ValueError(f"unknown model {name_or_path!r}: not a shipped name ({', '.join(list_models())}) nor a file")
-    stem = {v: k for k, v in _REGISTERED.items()}.get(path.resolve(), path.stem)
-    return stem, str(path.resolve()), model_id(stem, sha256_file(path))
+    for name, (registered, mid) in _REGISTERED.items():
+        if registered == path.resolve():
+            return name, str(registered), mid
+    return path.stem, str(path.resolve()), model_id(path.stem, sha256_file(path))
 
 
 def sha256_file(path):
