@@ -101,9 +101,11 @@ class Codec:
         return bitstream.pack(self.id, self.rate, h, w, color, streams,
                               progressive=self.model.capabilities.progressive)
 
-    def encode_batch(self, images, workers=None):
-        """Encodes a list of images on `workers` threads (None: all cores); same bytes as encode()."""
-        return _map(self.encode, images, workers)
+    def encode_batch(self, images, workers=None, errors="raise"):
+        """Encodes a list of images on `workers` threads (None: all cores); same bytes as encode().
+        errors="raise": the first failing image's exception is raised; errors="return": a failing
+        image's exception takes its place in the list and the other images are still encoded."""
+        return map_threads(self.encode, images, workers, errors)
 
 
 def load(name=None, quality=None, device="cpu", refine=0):
@@ -122,14 +124,28 @@ def load(name=None, quality=None, device="cpu", refine=0):
     return Codec(name or DEFAULT_MODEL, quality, device, refine)
 
 
-def _map(fn, items, workers):
-    """fn over items on `workers` threads. torch's intra-op threads are shared out among the
-    workers for the call (cores // workers each), so workers add parallelism instead of
-    oversubscribing the cores; the setting is restored afterwards."""
+def _returning_errors(fn):
+    def call(item):
+        try:
+            return fn(item)
+        except Exception as exc:  # noqa: BLE001 - errors="return": the failure is the item's result
+            return exc
+    return call
+
+
+def map_threads(fn, items, workers=None, errors="raise"):
+    """fn over items on `workers` threads (None: all cores), results in order. torch's intra-op
+    threads are shared out among the workers for the call (cores // workers each), so workers add
+    parallelism instead of oversubscribing the cores; the setting is restored afterwards.
+    errors="return" puts an item's exception in its place instead of raising it."""
     import os
 
     import torch
 
+    if errors not in ("raise", "return"):
+        raise ValueError(f"errors must be 'raise' or 'return', got {errors!r}")
+    if errors == "return":
+        fn = _returning_errors(fn)
     items = list(items)
     workers = min(workers or os.cpu_count() or 1, max(1, len(items)))
     if workers == 1:
@@ -198,9 +214,11 @@ def truncate(blob, steps):
     return bitstream.truncate(blob, steps)
 
 
-def decode_batch(blobs, workers=None, model=None):
-    """Decodes a list of blobs on `workers` threads; same result as decode() on each."""
-    return _map(lambda b: decode(b, model=model), blobs, workers)
+def decode_batch(blobs, workers=None, model=None, errors="raise"):
+    """Decodes a list of blobs on `workers` threads; same result as decode() on each. errors as
+    for Codec.encode_batch ("return": a bad blob's BitstreamError in its place)."""
+    return map_threads(lambda b: decode(b, model=model), blobs, workers, errors)
 
 
-__all__ = ["Codec", "DEFAULT_MODEL", "WEIGHTS_DIR", "decode", "decode_batch", "list_models", "load", "truncate"]
+__all__ = ["Codec", "DEFAULT_MODEL", "WEIGHTS_DIR", "decode", "decode_batch", "list_models", "load", "map_threads",
+           "truncate"]

@@ -1,12 +1,17 @@
 """`fastcodec encode / decode / info`: files and folders in, files out, a progress bar on a
-terminal, one line of reason on error."""
+terminal (tqdm), writes that are atomic (a killed job leaves no half-written file), encoding that
+resumes (valid outputs of the same model and rate are skipped) and a list of the files that
+failed at the end, the others written."""
+import io
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm"}
 EXTENSION = ".fcx"
+TEMP_SUFFIX = ".tmp"
 
 
 def expand(inputs, suffixes):
@@ -36,49 +41,99 @@ def _targets(files, out, suffix):
     return [out / (f.stem + suffix) for f in files]
 
 
-def _progress(done, total, start):
-    if not sys.stderr.isatty() or total < 2:
-        return
-    width = 30
-    fill = int(width * done / total)
-    rate = done / max(time.time() - start, 1e-9)
-    sys.stderr.write(f"\r[{'#' * fill}{'.' * (width - fill)}] {done}/{total} {rate:.1f}/s")
-    if done == total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
+def progress(total, initial=0, unit="img"):
+    """tqdm's bar on a terminal (off when stderr is not a terminal)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, unit=unit, disable=None, dynamic_ncols=True, file=sys.stderr)
 
 
-def _chunks(items, size):
-    for k in range(0, len(items), size):
-        yield items[k:k + size]
+def _temp_path(dst):
+    return dst.with_name(f".{dst.name}.{os.getpid()}{TEMP_SUFFIX}")
 
 
-def encode_files(inputs, out, model, quality, workers, refine=0):
+def atomic_write(dst, data):
+    """Writes bytes so that dst is either absent, its old content or all of data: a temporary file
+    beside it, flushed to disk, then renamed over it. A killed job leaves no half-written file."""
+    tmp = _temp_path(dst)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, dst)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def remove_stale_temps(targets):
+    """Temporary files a killed earlier run left beside the targets."""
+    removed = 0
+    for folder in {t.parent for t in targets}:
+        names = {t.name for t in targets if t.parent == folder}
+        for tmp in folder.glob(f".*{TEMP_SUFFIX}"):
+            if tmp.name[1:].rsplit(".", 2)[0] in names:
+                tmp.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def already_encoded(dst, codec):
+    """True when dst is a whole, valid container (header and every stream's CRC) made by this
+    model at this rate: a resumed job skips it."""
+    from fastcodec import bitstream
+    from fastcodec.errors import BitstreamError
+
+    try:
+        header, _ = bitstream.unpack(dst.read_bytes())
+    except (OSError, BitstreamError):
+        return False
+    rate = codec.rate
+    return (header.model_id == codec.id and header.rate.kind == rate.kind
+            and abs(header.rate.value - rate.value) < 1 / 512)
+
+
+def _summary(failures, stream=sys.stderr):
+    if failures:
+        print(f"{len(failures)} file(s) failed:", file=stream)
+        for src, reason in failures:
+            print(f"  {src}: {reason}", file=stream)
+
+
+def encode_files(inputs, out, model, quality, workers, refine=0, engine="local", address=None, resume=True):
+    """Encodes image files (or folders of them) to .fcx files on an engine (fastcodec.cli.engines).
+    Returns 0, or 1 when any file failed (listed at the end; the others are written)."""
     import fastcodec
-    from PIL import Image
+    from fastcodec.cli import engines
 
+    if engine not in engines.ENGINES:
+        raise ValueError(f"engine must be one of {engines.ENGINES}, got {engine!r}")
     files = expand(inputs, IMAGE_SUFFIXES)
     targets = _targets(files, out, EXTENSION)
-    codec = fastcodec.load(model, quality, refine=refine)
-    start, done, total_in, total_out, pixels = time.time(), 0, 0, 0, 0
-    step = max(1, workers or 2)
-    for batch in _chunks(list(zip(files, targets)), step):
-        images = []
-        for src, _ in batch:
-            with Image.open(src) as im:
-                im.load()
-                images.append(im.copy())
-        blobs = codec.encode_batch(images, workers=workers)
-        for (src, dst), blob, im in zip(batch, blobs, images):
-            dst.write_bytes(blob)
-            total_in += src.stat().st_size
-            total_out += len(blob)
-            pixels += im.width * im.height
-        done += len(batch)
-        _progress(done, len(files), start)
-    print(f"encoded {len(files)} image(s) with {codec.name} q{codec.quality:g}: {total_out:,} bytes, "
-          f"{8 * total_out / pixels:.4f} bpp, {time.time() - start:.2f} s")
-    return 0
+    codec = fastcodec.load(model, quality, refine=refine)  # a bad model or quality fails here, before any engine
+    remove_stale_temps(targets)
+    todo = [k for k, dst in enumerate(targets) if not (resume and already_encoded(dst, codec))]
+    skipped = len(files) - len(todo)
+    start, total_out, pixels, failures = time.time(), 0, 0, []
+    with progress(len(files), initial=skipped) as bar:
+        jobs = engines.run(engine, [files[k] for k in todo], codec.name if model is None else model, codec.quality,
+                           refine, workers, address)
+        for j, row in jobs:
+            src, dst = files[todo[j]], targets[todo[j]]
+            if row["error"]:
+                failures.append((src, row["error"]))
+            else:
+                atomic_write(dst, row["fcx"])
+                total_out += row["size"]
+                pixels += row["height"] * row["width"]
+            bar.update(1)
+    done = len(todo) - len(failures)
+    rate = f", {8 * total_out / pixels:.4f} bpp" if pixels else ""
+    print(f"encoded {done} image(s) with {codec.name} q{codec.quality:g} on {engine}: {total_out:,} bytes{rate}, "
+          f"{time.time() - start:.2f} s" + (f"; {skipped} already done, skipped" if skipped else ""))
+    _summary(failures)
+    return 1 if failures else 0
 
 
 def decode_files(inputs, out, workers, fmt):
@@ -87,13 +142,32 @@ def decode_files(inputs, out, workers, fmt):
 
     files = expand(inputs, {EXTENSION})
     targets = _targets(files, out, "." + fmt)
-    start = time.time()
-    for k, (src, dst) in enumerate(zip(files, targets)):
-        image = fastcodec.decode(src.read_bytes())
-        Image.fromarray(image).save(dst)
-        _progress(k + 1, len(files), start)
-    print(f"decoded {len(files)} file(s) in {time.time() - start:.2f} s")
-    return 0
+    remove_stale_temps(targets)
+    start, failures = time.time(), []
+    step = max(1, workers or os.cpu_count() or 1)
+    with progress(len(files)) as bar:
+        for first in range(0, len(files), step):
+            chunk = list(range(first, min(first + step, len(files))))
+            blobs = []
+            for k in chunk:
+                try:
+                    blobs.append(files[k].read_bytes())
+                except OSError as exc:
+                    blobs.append(exc)
+            images = fastcodec.decode_batch([b if isinstance(b, bytes) else b"" for b in blobs], workers=workers,
+                                            errors="return")
+            for k, blob, image in zip(chunk, blobs, images):
+                result = blob if isinstance(blob, Exception) else image
+                if isinstance(result, Exception):
+                    failures.append((files[k], f"{type(result).__name__}: {result}"))
+                else:
+                    buffer = io.BytesIO()
+                    Image.fromarray(result).save(buffer, format=fmt)
+                    atomic_write(targets[k], buffer.getvalue())
+                bar.update(1)
+    print(f"decoded {len(files) - len(failures)} file(s) in {time.time() - start:.2f} s")
+    _summary(failures)
+    return 1 if failures else 0
 
 
 def info_files(inputs, as_json):

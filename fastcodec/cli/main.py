@@ -19,7 +19,8 @@ def _cmd_demo(args):
 def _cmd_encode(args):
     from fastcodec.cli.files import encode_files
 
-    return encode_files(args.inputs, args.output, args.model, args.quality, args.workers, args.refine)
+    return encode_files(args.inputs, args.output, args.model, args.quality, args.workers, args.refine, args.engine,
+                        args.address, not args.no_resume)
 
 
 def _cmd_decode(args):
@@ -77,7 +78,15 @@ def build_parser():
     enc.add_argument("-o", "--output", default=None, help="output file (one input) or folder")
     enc.add_argument("--model", default=None, help="shipped model name or .safetensors path")
     enc.add_argument("--quality", type=float, default=3)
-    enc.add_argument("--workers", type=int, default=None)
+    enc.add_argument("--workers", type=int, default=None,
+                     help="threads (local), actors (ray) or local workers (dask); default: all cores")
+    enc.add_argument("--engine", default="local", choices=["local", "ray", "dask"],
+                     help="where to encode: this process, a Ray cluster or a Dask cluster (fastcodec[ray], fastcodec[dask])")
+    enc.add_argument("--address", default=None,
+                     help="the cluster to join (ray: e.g. ray://host:10001 or auto; dask: tcp://scheduler:8786); "
+                          "default: start a local one")
+    enc.add_argument("--no-resume", action="store_true",
+                     help="re-encode files whose output already exists (default: skip valid outputs of this model and rate)")
     enc.add_argument("--refine", type=int, default=0,
                      help="steps of encoder-side latent refinement: smaller files, ~N times slower encoding (e.g. 100)")
     enc.set_defaults(func=_cmd_encode)
