@@ -83,23 +83,26 @@ class FastcodecDecoder:
         return out
 
 
-def _map(ds, cls, kwargs, actors, batch_size):
+def _map(ds, cls, kwargs, actors, batch_size, num_cpus):
     import ray.data
 
     if actors < 1:
         raise ValueError(f"actors must be at least 1, got {actors}")
+    if not num_cpus > 0:
+        raise ValueError(f"num_cpus must be positive, got {num_cpus}")
     return ds.map_batches(cls, fn_constructor_kwargs=kwargs, compute=ray.data.ActorPoolStrategy(size=actors),
-                          batch_size=batch_size, batch_format="numpy", num_cpus=1)
+                          batch_size=batch_size, batch_format="numpy", num_cpus=num_cpus)
 
 
-def encode_dataset(ds, model=None, quality=None, column=None, actors=2, batch_size=4, refine=0):
-    """`ds` with its images encoded on `actors` actors of one CPU each: columns fcx (bytes),
-    size, bpp, height, width, error ('' or the reason the row failed) beside the input's other
-    columns. Lazy, as Ray datasets are: iterate, materialize() or write_*() it."""
+def encode_dataset(ds, model=None, quality=None, column=None, actors=2, batch_size=4, refine=0, num_cpus=1):
+    """`ds` with its images encoded on `actors` actors of `num_cpus` CPUs each (Ray sets their
+    torch threads to match): columns fcx (bytes), size, bpp, height, width, error ('' or the
+    reason the row failed) beside the input's other columns. Lazy, as Ray datasets are: iterate,
+    materialize() or write_*() it."""
     return _map(ds, FastcodecEncoder, {"model": model, "quality": quality, "column": column, "refine": refine},
-                actors, batch_size)
+                actors, batch_size, num_cpus)
 
 
-def decode_dataset(ds, model=None, column="fcx", actors=2, batch_size=4):
+def decode_dataset(ds, model=None, column="fcx", actors=2, batch_size=4, num_cpus=1):
     """`ds` with its column of container bytes decoded to uint8 arrays ("image") and "error"."""
-    return _map(ds, FastcodecDecoder, {"model": model, "column": column}, actors, batch_size)
+    return _map(ds, FastcodecDecoder, {"model": model, "column": column}, actors, batch_size, num_cpus)
