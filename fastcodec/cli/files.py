@@ -45,7 +45,7 @@ def progress(total, initial=0, unit="img"):
     """tqdm's bar on a terminal (off when stderr is not a terminal)."""
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=initial, unit=unit, disable=None, dynamic_ncols=True, file=sys.stderr)
+    return tqdm(total=total, initial=initial, unit=unit, disable=None, file=sys.stderr)
 
 
 def _temp_path(dst):

@@ -127,6 +127,10 @@ def main(argv=None):
     except (FastcodecError, ValueError, TypeError, OSError) as exc:
         print(f"fastcodec {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        resume = "; the files written are whole, run it again to go on" if args.command == "encode" else ""
+        print(f"fastcodec {args.command}: interrupted{resume}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
