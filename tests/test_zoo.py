@@ -177,8 +177,18 @@ def test_factorized_derived_from_a_mean_scale_base_exports_from_safetensors(tmp_
 
 
 def test_shipped_zoo_stays_within_its_40_mb_budget():
-    """Issue 3: every shipped model, weights and training records, in at most 40 MB."""
-    files = list(zoo.WEIGHTS_DIR.iterdir()) + [zoo.ZOO_DIR / "manifest.json"]
+    """Issue 3: every shipped model, weights and training records, in at most 40 MB. A missing
+    manifest or weights folder, or a file the manifest names and the folder lacks, fails here (the
+    tests that code with the shipped models skip without them)."""
+    assert zoo.MANIFEST.is_file(), f"no manifest at {zoo.MANIFEST}"
+    assert zoo.WEIGHTS_DIR.is_dir(), f"no weights folder at {zoo.WEIGHTS_DIR}"
+    entries = zoo.manifest()
+    assert entries, "the manifest lists no model"
+    for entry in entries.values():
+        for name in (entry["file"], entry["training_record"]):
+            path = zoo.WEIGHTS_DIR / name
+            assert path.is_file() and path.stat().st_size > 0, f"{entry['name']}: {path.name} is missing or empty"
+    files = list(zoo.WEIGHTS_DIR.iterdir()) + [zoo.MANIFEST]
     total = sum(p.stat().st_size for p in files if p.is_file())
-    assert len([p for p in files if p.suffix == ".safetensors"]) == len(zoo.manifest())
+    assert len([p for p in files if p.suffix == ".safetensors"]) == len(entries)
     assert total <= 40_000_000, f"the zoo holds {total / 1e6:.1f} MB"

@@ -1,4 +1,5 @@
-// The tiny test harness shared by the C++ unit tests: CHECK aborts the current test, run() counts.
+// The tiny test harness shared by the C++ unit tests: CHECK aborts the current test, run() counts,
+// skip() ends a test that cannot run here with the skip code.
 #pragma once
 
 #include <cstdio>
@@ -24,6 +25,16 @@ inline void run(const char* name, const std::function<void()>& fn) {
     std::printf("FAILED %s\n", name);
     ++g_failed;
   }
+}
+
+// The exit status of a test that cannot run on this machine (a CPU feature it needs is missing):
+// CMakeLists.txt registers it as each test's SKIP_RETURN_CODE, so ctest reports "Skipped", not a
+// pass. 77 is the code automake and meson use for the same.
+constexpr int kSkipped = 77;
+
+inline int skip(const char* why) {
+  std::printf("skipped: %s\n", why);
+  return kSkipped;
 }
 
 // Prints the tally; the exit status of main.

@@ -1,7 +1,7 @@
 // C++ unit tests of the fused bf16 GDN (csrc/transforms/gdn.*), run under the sanitizers: every output of small
 // layers (1 to 3 threads, position counts that do not fill a block, 64 to 192 channels), all four
 // forms, against the definition in double precision on the same bf16 inputs and weights. Skipped
-// where the CPU lacks AVX-512 BF16.
+// (ctest: "Skipped") where the CPU lacks AVX-512 BF16.
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -57,8 +57,7 @@ void check_gdn(std::mt19937& rng, int64_t n, int c, bool inverse, bool simplifie
 int main() {
   using fastcodec_test::run;
   if (!winograd_supported()) {
-    std::printf("gdn_bf16 needs AVX-512 BF16: skipped\n");
-    return fastcodec_test::report();
+    return fastcodec_test::skip("gdn_bf16 needs AVX-512 BF16");
   }
   std::mt19937 rng(11);
   for (bool inverse : {false, true})

@@ -78,8 +78,7 @@ void check_layer(std::mt19937& rng, int h, int w, int cin, int cout, bool with_b
 int main() {
   using fastcodec_test::run;
   if (!winograd_supported()) {
-    std::printf("subpixel_s2 needs AVX-512 BF16: skipped\n");
-    return fastcodec_test::report();
+    return fastcodec_test::skip("subpixel_s2 needs AVX-512 BF16");
   }
   std::mt19937 rng(5);
   run("1x1 input, 2 channels, 1 output", [&] { check_layer(rng, 1, 1, 2, 1, true, 1); });

@@ -99,8 +99,7 @@ void check_layer(std::mt19937& rng, int h, int w, int cin, int cout, bool transp
 int main() {
   using fastcodec_test::run;
   if (!winograd_supported()) {
-    std::printf("winograd_s2 needs AVX-512 BF16: skipped\n");
-    return fastcodec_test::report();
+    return fastcodec_test::skip("winograd_s2 needs AVX-512 BF16");
   }
   std::mt19937 rng(7);
   for (bool transposed : {false, true}) {

@@ -147,11 +147,15 @@ def run(args):
 
     from fastcodec.models import build
     from fastcodec.train.data import CropSampler, list_images, load_rgb
+    from fastcodec.train.kodak import refuse_kodak
     from fastcodec.train.loop import train
 
     from fastcodec import _allocator
     from fastcodec.layers.fast import cpu_has_native_bf16
 
+    val_dirs = tuple(d for d in args.val_dirs.split(",") if d)
+    refuse_kodak("--val-dirs", *(Path(args.data) / d for d in val_dirs))
+    refuse_kodak("--data", args.data)
     _allocator.tune()   # batch activations of 30-70 MB: reuse them instead of page-faulting each step
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -163,11 +167,8 @@ def run(args):
     native_bf16 = torch.cuda.is_bf16_supported() if device.type == "cuda" else cpu_has_native_bf16()
     autocast = {"on": True, "off": False, "auto": native_bf16}[args.autocast] and not args.no_autocast
     print(f"bf16 autocast: {'on' if autocast else 'off'}", flush=True)
-    val_dirs = tuple(d for d in args.val_dirs.split(",") if d)
     train_paths = list_images(args.data, exclude_dirs=val_dirs)
     val_paths = [p for d in val_dirs for p in list_images(f"{args.data}/{d}")]
-    if any("kodak" in str(p).lower() for p in train_paths):
-        raise SystemExit("refusing to train on Kodak images")
     print(f"{len(train_paths)} training images, {len(val_paths)} held out", flush=True)
     sampler = CropSampler(train_paths, jpeg_downsample=args.jpeg_downsample)
     model = build(args.arch, **run_config(args))

@@ -85,7 +85,9 @@ def calibration_latents(model, image_dir, limit=12, qualities=(0, 3, 7)):
     """(y, rounded z) of photos (not Kodak) at a few qualities: the activation ranges the integer
     prior is frozen for."""
     from fastcodec.train.data import list_images, load_rgb
+    from fastcodec.train.kodak import refuse_kodak
 
+    refuse_kodak("--calibration", image_dir)
     zs = []
     for path in list_images(image_dir)[:limit]:
         x = torch.from_numpy(load_rgb(path).copy()).permute(2, 0, 1)[None].float() / 255
@@ -118,7 +120,10 @@ def export_checkpoint(ckpt_path, arch, name, N=128, M=192, notes="", calibration
     writes: no step count of its own, so the recorded steps are step_offset). ema: export the
     checkpoint's moving average of the weights (`fastcodec train --ema`) instead of the weights."""
     from fastcodec.models import build
+    from fastcodec.train.kodak import refuse_kodak
 
+    if calibration_dir:  # before any work, and for models without a prior path to freeze too
+        refuse_kodak("--calibration", calibration_dir)
     if str(ckpt_path).endswith(".safetensors"):
         from fastcodec.zoo import load_weights
 

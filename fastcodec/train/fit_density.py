@@ -70,6 +70,7 @@ def fit_density(model, sampler, batches=48, batch_size=16, crop=128, steps=1500,
 def main(argv=None):
 
     from fastcodec.train.data import CropSampler, list_images
+    from fastcodec.train.kodak import refuse_kodak
     from fastcodec.zoo import load_float_model, save_float_weights
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -83,14 +84,13 @@ def main(argv=None):
     p.add_argument("--per-quality", action="store_true",
                    help="bmshj2018-factorized: copy a shared density to one per quality, then fit each")
     a = p.parse_args(argv)
+    refuse_kodak("--data", a.data)
     model = load_float_model(a.init)
     if model.name != a.arch:
         raise SystemExit(f"{a.init} holds a {model.name} model, not {a.arch}")
     if a.per_quality:
         model.expand_density_per_quality()
     paths = list_images(a.data, exclude_dirs=tuple(d for d in a.val_dirs.split(",") if d))
-    if any("kodak" in str(x).lower() for x in paths):
-        raise SystemExit("refusing to fit on Kodak images")
     before, after = fit_density(model, CropSampler(paths), steps=a.steps, lr=a.lr,
                                 log=lambda s: print(s, flush=True))
     print(f"rate of the rounded latents: {before:.4f} -> {after:.4f} bpp", flush=True)

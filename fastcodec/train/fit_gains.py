@@ -97,6 +97,7 @@ def fit_gains(model, sampler, batches=96, batch_size=16, crop=128, steps=1000, l
 def main(argv=None):
 
     from fastcodec.train.data import CropSampler, list_images
+    from fastcodec.train.kodak import refuse_kodak
     from fastcodec.zoo import load_float_model, save_float_weights
 
     p = argparse.ArgumentParser(prog="python -m fastcodec.train.fit_gains", description=__doc__.split("\n\n")[0])
@@ -110,6 +111,7 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--val-dirs", default="set5,set14", help="subfolders never used (validation)")
     a = p.parse_args(argv)
+    refuse_kodak("--data", a.data)
     if a.threads:
         torch.set_num_threads(a.threads)
     model = load_float_model(a.init)
@@ -117,8 +119,6 @@ def main(argv=None):
     if arch != "bmshj2018-factorized":
         raise SystemExit(f"{a.init} holds a {arch} model, not bmshj2018-factorized")
     paths = list_images(a.data, exclude_dirs=tuple(d for d in a.val_dirs.split(",") if d))
-    if any("kodak" in str(x).lower() for x in paths):
-        raise SystemExit("refusing to fit on Kodak images")
     before, after = fit_gains(model, CropSampler(paths), batches=a.batches, steps=a.steps, lr_gains=a.lr_gains,
                               lr_density=a.lr_density, log=lambda s: print(s, flush=True))
     print(f"RD loss of the coded latents on the cache: {before:.4f} -> {after:.4f}", flush=True)

@@ -577,7 +577,11 @@ def build_parser():
 
 
 def parse(argv=None):
+    from fastcodec.train.kodak import refuse_kodak
+
     a = build_parser().parse_args(argv)
+    for argument, path in (("--data", a.data), ("--calibration", a.calibration), ("--val", a.val)):
+        refuse_kodak(argument, path)
     a.work = Path(a.runs) / a.tag
     a.run = a.run or str(Path(a.runs) / "base")
     needs_manifest = {"base-entropy", "context", "hyperprior", "factorized", "factorized-ship"}

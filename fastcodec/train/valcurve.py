@@ -61,16 +61,16 @@ def main(argv=None):
     import torch
 
     from fastcodec.train.data import list_images, load_rgb
+    from fastcodec.train.kodak import refuse_kodak
 
     torch.set_num_threads(a.threads)
     qualities = [int(q) - 1 for q in a.qualities.split(",")]
     if len(qualities) < 2 or any(not 0 <= q < 8 for q in qualities):
         raise SystemExit("--qualities: two or more of 1..8")
+    refuse_kodak("--data/--dirs", *(Path(a.data) / d for d in a.dirs.split(",") if d))
     paths = [q for d in a.dirs.split(",") if d for q in list_images(Path(a.data) / d)]
     if not paths:
         raise SystemExit(f"no images under {a.data} in {a.dirs}")
-    if any("kodak" in str(q).lower() for q in paths):
-        raise SystemExit("refusing to validate on Kodak (it is the evaluation set)")
     images = [load_rgb(q) for q in paths]
     curves = [curve(load_source(s, a.ema, a.arch), images, qualities) for s in a.sources]
     bds = compare(curves)
