@@ -4,13 +4,13 @@ local threads, Ray Data actors, Dask workers) with 1 and 2 workers on Kodak, the
 
     python -m benchmarks.bench_engines [--model mbt2018-mean] [--quality 3] [--images 24] [--engines local,ray,dask]
     python -m benchmarks.bench_engines --simulate 8    # 8 Ray actors of 2/8 CPU each on this machine
+    python -m benchmarks.bench_engines --memory        # a worker's memory: torch, the model, one image
     pytest benchmarks/bench_engines.py --benchmark-only
 
-Each configuration runs two jobs on a fresh engine: a short one (one image per worker) and a
-long one (`--images` more). Throughput = the extra images / the extra time, so the start-up,
-which both jobs pay, cancels; start-up = the short job's time less its images at that
-throughput. Every output is checked against Codec.encode_batch's bytes (a fast wrong engine
-cannot win).
+Each configuration runs one job of `--images` + one image per worker on a fresh engine and
+times every output as it arrives: throughput counts the images after each worker's first (all
+workers running by then), start-up is the time to the first output less one image's time.
+Every output is checked against Codec.encode_batch's bytes (a fast wrong engine cannot win).
 """
 import argparse
 import itertools
@@ -31,26 +31,30 @@ def kodak_paths(n):
     return [str(p) for p in itertools.islice(itertools.cycle(paths), n)]
 
 
-def run_job(engine, paths, model, quality, workers):
+def run_job(engine, paths, model, quality, workers, arrivals=None):
     from fastcodec.cli import engines
 
-    rows = dict(engines.run(engine, paths, model, quality, workers=workers))
+    rows = {}
+    for k, row in engines.run(engine, paths, model, quality, workers=workers):
+        rows[k] = row
+        if arrivals is not None:
+            arrivals.append(time.perf_counter())
     return [rows[k] for k in range(len(paths))]
 
 
 def measure(engine, model, quality, workers, images, expected):
-    short = kodak_paths(workers)
-    long = kodak_paths(workers + images)
+    """(images/s once every worker is coding, start-up s): one job of workers + images images on a
+    fresh engine; the rate counts the images that arrive after each worker's first (by then every
+    worker has started), the start-up is the first output's time less one image's time."""
+    paths = kodak_paths(workers + images)
+    arrivals = []
     t0 = time.perf_counter()
-    rows_short = run_job(engine, short, model, quality, workers)
-    t1 = time.perf_counter()
-    rows_long = run_job(engine, long, model, quality, workers)
-    t2 = time.perf_counter()
-    for path, row in zip(short + long, rows_short + rows_long):
+    rows = run_job(engine, paths, model, quality, workers, arrivals)
+    for path, row in zip(paths, rows):
         assert row["error"] == "" and row["fcx"] == expected[path], (engine, path, row["error"])
-    throughput = images / ((t2 - t1) - (t1 - t0))
-    startup = (t1 - t0) - workers / throughput
-    return throughput, startup
+    throughput = images / (arrivals[-1] - arrivals[workers - 1])
+    startup = (arrivals[0] - t0) - workers / throughput
+    return throughput, max(0.0, startup)
 
 
 def expected_bytes(model, quality):
@@ -68,6 +72,7 @@ def main(argv=None):
     parser.add_argument("--quality", type=float, default=3)
     parser.add_argument("--images", type=int, default=24)
     parser.add_argument("--engines", default="local,ray,dask")
+    parser.add_argument("--memory", action="store_true", help="instead: peak RSS of a fresh worker process")
     parser.add_argument("--simulate", type=int, default=0,
                         help="instead: a Ray job on this many actors sharing this machine's cores (a cluster in small)")
     args = parser.parse_args(argv)
@@ -78,6 +83,8 @@ def main(argv=None):
           f"{time.strftime('%Y-%m-%d')}")
     if args.simulate:
         return simulate(args, expected)
+    if args.memory:
+        return memory(args)
     print("| engine | workers | images/s | vs 1 worker | start-up s |\n|---|---|---|---|---|")
     for engine in args.engines.split(","):
         one = None
@@ -85,6 +92,33 @@ def main(argv=None):
             throughput, startup = measure(engine, args.model, args.quality, workers, args.images, expected)
             one = one or throughput
             print(f"| {engine} | {workers} | {throughput:.2f} | {throughput / one:.2f}x | {startup:.1f} |", flush=True)
+
+
+MEMORY_PROBE = """
+import sys
+def peak():  # VmHWM: this process's own peak (ru_maxrss would carry the parent's across exec)
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM")) / 1024
+import fastcodec
+from fastcodec.eval.images import load_rgb
+a = peak()
+codec = fastcodec.load(sys.argv[1], float(sys.argv[2]))
+b = peak()
+blob = codec.encode(load_rgb(sys.argv[3]))
+c = peak()
+print(f"| {sys.argv[1]} | {a:.0f} | {b:.0f} | {c:.0f} |")
+"""
+
+
+def memory(args):
+    """Peak RSS of a fresh process: after import fastcodec, after loading the model, after encoding
+    one Kodak image (what each worker holds, before the engine's own runtime)."""
+    import subprocess
+    import sys
+
+    print("| model | import fastcodec, MB | + model loaded, MB | + one 768x512 encode, MB |\n|---|---|---|---|")
+    for model in (args.model, "bmshj2018-hyperprior", "mbt2018"):
+        subprocess.run([sys.executable, "-c", MEMORY_PROBE, model, str(args.quality), kodak_paths(1)[0]], check=True)
 
 
 def simulate(args, expected):
