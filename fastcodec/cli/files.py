@@ -94,7 +94,8 @@ def already_encoded(dst, codec):
             and abs(header.rate.value - rate.value) < 1 / 512)
 
 
-def _summary(failures, stream=sys.stderr):
+def _summary(failures, stream=None):
+    stream = stream or sys.stderr
     if failures:
         print(f"{len(failures)} file(s) failed:", file=stream)
         for src, reason in failures:
