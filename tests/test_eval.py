@@ -1,6 +1,6 @@
 """`fastcodec eval`: the traditional codecs run live (fastcodec/eval/codecs.py, curves.py), their
-curve cache and its key (curve_cache.py), the BD-rate table and the codec provenance of the results
-JSON. Tiny crops of the shipped sample image, so it runs in seconds."""
+curve cache and its key (curve_cache.py), the BD-rate table, the provenance of the results JSON and
+the refusals of --merge. Tiny crops of the shipped sample image, so it runs in seconds."""
 import json
 import shutil
 from pathlib import Path
@@ -147,7 +147,7 @@ def run(tmp_path_factory):
     return root, data, weights, args
 
 
-def test_eval_prints_the_bd_table(run, capsys):
+def test_eval_prints_the_bd_table_and_records_provenance(run, capsys):
     root, data, weights, args = run
     assert evaluate.main(args) == 0
     out = capsys.readouterr().out
@@ -159,8 +159,59 @@ def test_eval_prints_the_bd_table(run, capsys):
     assert set(bd) == {"jpeg", "webp"} and all(isinstance(bd[c]["pchip"], float) for c in bd)
     assert table[2].split()[1:] == [f"{bd[c]['pchip']:+.1f}%" for c in ("jpeg", "webp")]
     assert len(result["codecs"]["jpeg"]) == len(codecs.JPEG.sweep) and result["images"] == 2
+    prov = result["provenance"]["models"]["mine"]
+    assert prov["weights"] == str(weights) and prov["weights_sha256"] == manifest()["mbt2018-mean"]["sha256"]
+    assert prov["fastcodec"] == __import__("fastcodec").__version__
+    assert prov["machine"]["cpu"] and prov["machine"]["torch"] == __import__("torch").__version__
+    assert "cpu_flags" in prov["machine"] and prov["date_utc"].endswith("Z")
+    assert prov["command"] == "fastcodec eval " + " ".join(args)
     jpeg = result["provenance"]["codecs"]["jpeg"]
     assert jpeg["library"]["pillow"] and jpeg["settings"]["fixed"] == {"subsampling": "4:2:0", "optimize": False} and len(jpeg["cache_key"]) == 64
+
+
+def test_merge_keeps_rows_of_the_same_weights_and_refuses_others(run, capsys):
+    root, data, weights, args = run
+    path = root / "out" / "set_rd.json"
+    if not path.exists():
+        assert evaluate.main(args) == 0
+    base = ["--data", str(data), "--cache", str(root / "cache.json"), "--out", str(root / "out"), "--merge",
+            "--models", "none", "--codecs", "none"]
+    assert evaluate.main(base) == 0  # same weights, same images: kept
+    kept = json.loads(path.read_text())
+    assert "mine" in kept["models"] and kept["provenance"]["models"]["mine"]["weights_sha256"]
+    assert kept["codecs"]["jpeg"] and kept["bd_rate_pct_vs"]["mine"]["jpeg"]["pchip"] is not None
+    before = path.read_text()
+    # other images
+    with pytest.raises(ValueError, match="measured on other images"):
+        evaluate.main(base + ["--limit", "1"])
+    assert path.read_text() == before  # a refusal writes nothing
+    # the weights file changed since its rows were measured
+    original = weights.read_bytes()
+    weights.write_bytes(original + b"\0")
+    try:
+        with pytest.raises(ValueError, match="rows of mine made from other weights"):
+            evaluate.main(base)
+    finally:
+        weights.write_bytes(original)
+    assert path.read_text() == before
+    # rows with no record of their weights (a file from before provenance)
+    legacy = json.loads(before)
+    del legacy["provenance"]["models"]["mine"]
+    path.write_text(json.dumps(legacy))
+    with pytest.raises(ValueError, match="without the sha256 of their weights"):
+        evaluate.main(base)
+    # evaluating the model again replaces its rows: nothing to refuse
+    assert evaluate.main(base[:-4] + ["--models", str(weights), "--qualities", "1,8", "--codecs", "none"]) == 0
+    assert [p["quality"] for p in json.loads(path.read_text())["models"]["mine"]] == [1, 8]
+
+
+def test_merge_of_a_file_from_before_provenance(tmp_path):
+    path = tmp_path / "kodak_rd.json"
+    point = {"quality": 1, "bpp": 0.2, "psnr": 28.0, "ms_ssim": 0.9}
+    path.write_text(json.dumps({"images": 2, "data": "x", "models": {"a": [point], "b": [point]}, "bd_rate_pct_vs": {}}))
+    assert evaluate.mergeable(path, "f" * 64, {"a", "b"}, {"jpeg"}) == ({}, {})  # every row replaced
+    with pytest.raises(ValueError, match="records no image set sha256.*rows of b cannot be checked"):
+        evaluate.mergeable(path, "f" * 64, {"a"}, {"jpeg"})
 
 
 def test_machine_record():

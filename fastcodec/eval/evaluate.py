@@ -2,7 +2,7 @@
 bpp from the real coded bytes, PSNR-RGB on the 8-bit reconstruction, MS-SSIM; the traditional
 codecs run live on the same images (fastcodec/eval/curves.py, cached where the cache's key says
 the measurement is the same); BD-rate of each model against each codec; a JSON of it all with the
-provenance of every codec curve (library versions, settings, machine, date); an RD plot."""
+provenance of every row (weights sha256, fastcodec version, machine, date, command); an RD plot."""
 import json
 import math
 import shlex
@@ -20,7 +20,7 @@ from fastcodec.eval.curve_cache import CurveCache, default_path
 from fastcodec.eval.curves import check_available, codec_curves
 from fastcodec.eval.images import image_set_sha256, list_images, load_rgb
 from fastcodec.eval.metrics import ms_ssim, psnr
-from fastcodec.eval.provenance import run_record
+from fastcodec.eval.provenance import run_record, weights_sha256
 
 
 def to_tensor(im):
@@ -125,6 +125,45 @@ def plot(results, curves, path, title):
     return True
 
 
+def mergeable(path, image_set, models, codec_names):
+    """({label: (points, provenance)}, {codec: {"points", "provenance"}}): the rows of an earlier
+    result file that this run keeps (the models not in `models`, the codec curves not in
+    `codec_names`), each one vouched for: measured on the same pixels (image set sha256) and, for a
+    model, made from the weights its name or path holds now. Anything else raises ValueError (a file
+    whose rows are all replaced is not read further)."""
+    old = json.loads(Path(path).read_text())
+    provenance = old.get("provenance", {})
+    models_kept = {label: pts for label, pts in old.get("models", {}).items() if label not in models}
+    curves_kept = {c: pts for c, pts in old.get("codecs", {}).items() if c not in codec_names}
+    if not models_kept and not curves_kept:
+        return {}, {}
+    if "image_set_sha256" not in old:
+        raise ValueError(f"--merge: {path} records no image set sha256 (an older fastcodec eval wrote it), so its "
+                         f"rows of {', '.join(list(models_kept) + list(curves_kept))} cannot be checked; evaluate them "
+                         "again or leave out --merge")
+    if old["image_set_sha256"] != image_set:
+        raise ValueError(f"--merge: {path} was measured on other images ({old.get('images')} images, image set "
+                         f"sha256 {str(old.get('image_set_sha256'))[:12]}) than these ({image_set[:12]}); "
+                         "write to another --out or leave out --merge")
+    kept = {}
+    for label, points in models_kept.items():
+        p = provenance.get("models", {}).get(label, {})
+        if "weights_sha256" not in p:
+            raise ValueError(f"--merge: {path} holds rows of {label} without the sha256 of their weights; "
+                             f"evaluate {label} again (--models) or leave out --merge")
+        try:
+            now = weights_sha256(p["weights"])
+        except OSError as exc:
+            raise ValueError(f"--merge: the weights of {label}'s rows in {path} cannot be checked ({exc})") from None
+        if now != p["weights_sha256"]:
+            raise ValueError(f"--merge: {path} holds rows of {label} made from other weights (sha256 "
+                             f"{p['weights_sha256'][:12]}; {p['weights']} is now {now[:12]}); evaluate "
+                             f"{label} again (--models) or leave out --merge")
+        kept[label] = (points, p)
+    curves = {c: {"points": pts, "provenance": provenance.get("codecs", {}).get(c, {})} for c, pts in curves_kept.items()}
+    return kept, curves
+
+
 def parse_list(text):
     """The items of a comma-separated option ("none" or "": none)."""
     return [] if text.strip().lower() in ("", "none") else [c.strip() for c in text.split(",") if c.strip()]
@@ -160,7 +199,8 @@ def main(argv=None):
     p.add_argument("--refine", type=int, default=0,
                    help="encoder-side latent refinement steps (results labelled 'NAME+refineN')")
     p.add_argument("--merge", action="store_true",
-                   help="keep the other rows of an existing OUT/DATANAME_rd.json measured on the same images")
+                   help="keep the other rows of an existing OUT/DATANAME_rd.json: refused unless it was measured on "
+                        "the same images and each row kept comes from the weights its model names now")
     a = p.parse_args(argv)
     codec_names = parse_codecs(a.codecs)
     check_available(codec_names)  # before any work
@@ -180,27 +220,26 @@ def main(argv=None):
     qualities = [float(q) for q in a.qualities.split(",")] if a.qualities else None
     labels = [(Path(n).stem if n.endswith(".safetensors") else n) + (f"+refine{a.refine}" if a.refine else "")
               for n in names]
-    results, curves = {}, {}
+    kept, curves = ({}, {})
     if a.merge and result_path.exists():
-        old = json.loads(result_path.read_text())
-        if old.get("image_set_sha256") == image_set:  # the same pixels: keep its other rows
-            results = {k: v for k, v in old["models"].items() if k not in labels}
-            curves = {c: {"points": pts, "provenance": old["provenance"]["codecs"].get(c, {})}
-                      for c, pts in old.get("codecs", {}).items() if c not in codec_names}
+        kept, curves = mergeable(result_path, image_set, set(labels), set(codec_names))
     record = run_record("fastcodec eval " + shlex.join(argv))
     cache = CurveCache(None if a.cache and a.cache.lower() == "none" else (a.cache or default_path()))
     curves.update(codec_curves(codec_names, images, image_set, cache, record, log=lambda s: print(s, flush=True)))
+    results = {label: points for label, (points, _) in kept.items()}
+    provenance = {label: prov for label, (_, prov) in kept.items()}
     for name, label in zip(names, labels):
         model = load_model(name)
         results[label] = evaluate_model(model, images, qualities, log=lambda s: print(label, s, flush=True),
                                         refine=a.refine)
+        provenance[label] = {"weights": name, "weights_sha256": weights_sha256(name), "refine": a.refine, **record}
     codec_points = {c: v["points"] for c, v in curves.items()}
     bd = {label: bd_table(points, codec_points) for label, points in results.items()}
     out.mkdir(parents=True, exist_ok=True)
     result_path.write_text(json.dumps({
         "data": str(a.data), "images": len(images), "image_names": [n for n, _ in images],
         "image_set_sha256": image_set, "models": results, "codecs": codec_points, "bd_rate_pct_vs": bd,
-        "provenance": {"codecs": {c: v["provenance"] for c, v in curves.items()}},
+        "provenance": {"models": provenance, "codecs": {c: v["provenance"] for c, v in curves.items()}},
     }, indent=2) + "\n")
     if codec_points and results:
         print(format_bd_table(bd, list(codec_points)), flush=True)

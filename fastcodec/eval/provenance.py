@@ -1,5 +1,5 @@
-"""Where a result came from: the fastcodec version, the machine, the date and the command, so that a
-figure can be traced."""
+"""Where a result came from: the weights (sha256), the fastcodec version, the machine, the date and
+the command, so that a figure can be traced and a merge can refuse rows of other weights."""
 import os
 import platform
 import sys
@@ -47,3 +47,12 @@ def run_record(command):
     version = sys.modules["fastcodec"].__version__
     return {"fastcodec": version, "machine": machine(),
             "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "command": command}
+
+
+def weights_sha256(name_or_path):
+    """sha256 of a model's weights file: a shipped name's from the manifest (load_model checks the
+    file against it), any other file hashed."""
+    from fastcodec.zoo import manifest, sha256_file
+
+    entry = manifest().get(str(name_or_path))
+    return entry["sha256"] if entry is not None else sha256_file(name_or_path)
