@@ -7,7 +7,8 @@ split is: `encode` makes the user's container bytes (`fastcodec.load(name, q, de
 on the device, with a digest of the latents the device itself decodes from them; `score` decodes
 every file here on the CPU (`fastcodec.decode`), checks the latents against the device's digest,
 and measures what `fastcodec eval` measures (bpp of the real bytes, PSNR-RGB of the 8-bit output,
-MS-SSIM), BD-rate against the traditional codecs and against the plain curves.
+MS-SSIM), BD-rate against the traditional codecs (run live, as `fastcodec eval` runs them) and
+against the plain curves.
 
     python -m benchmarks.refine_kodak encode --device cuda --refine 100 --out DIR [--deadline 400]
     python -m benchmarks.refine_kodak score DIR --plain results/kodak_rd.json --out results/refine/kodak24_rd.json
@@ -121,8 +122,12 @@ def score(a):
 
     import fastcodec
     from fastcodec.train.data import list_images, load_rgb
-    from fastcodec.eval.evaluate import anchors, bd_table
+    from fastcodec.eval.curve_cache import CurveCache, default_path
+    from fastcodec.eval.curves import codec_curves
+    from fastcodec.eval.evaluate import bd_table, parse_codecs
+    from fastcodec.eval.images import image_set_sha256
     from fastcodec.eval.metrics import ms_ssim, psnr
+    from fastcodec.eval.provenance import run_record
     from fastcodec.zoo import load_model
 
     torch.set_num_threads(a.threads)
@@ -162,20 +167,25 @@ def score(a):
                  "dec_s_median": float(np.median(v[:, 4])), "encoder_device": rows[0]["device"]}
         print(label, json.dumps(point), flush=True)
         results.setdefault(label, []).append(point)
-    traditional = anchors(a.anchors)
-    bd = {label: bd_table(points, traditional) for label, points in results.items()}
+    # the traditional codecs, live on the same images (or from the curve cache where its key matches)
+    images = [(p.name, load_rgb(p)) for p in sorted(originals.values())]
+    curves = codec_curves(parse_codecs(a.codecs), images, image_set_sha256(images),
+                          CurveCache(None if a.cache == "none" else (a.cache or default_path())),
+                          run_record("python -m benchmarks.refine_kodak score " + a.dir), log=lambda s: print(s, flush=True))
+    codec_points = {c: v["points"] for c, v in curves.items()}
     if a.plain:
         plain = json.loads(Path(a.plain).read_text())
         for label in list(results):
             name = label.split("+refine")[0]
             if name in plain["models"]:
                 results[name] = plain["models"][name]
-                bd[name] = plain["bd_rate_pct_vs"][name]
+    bd = {label: bd_table(points, codec_points) for label, points in results.items()}
     from fastcodec.zoo import manifest
 
     weights = {name: manifest()[name]["sha256"] for name in models if name in manifest()}
     summary = {"images": len(originals), "data": str(a.data), "encoded_in": str(folder), "weights_sha256": weights,
-               "models": results,
+               "models": results, "codecs": codec_points,
+               "codec_provenance": {c: v["provenance"] for c, v in curves.items()},
                "bd_rate_pct_vs": bd, "latent_mismatches": int(mismatches), "decode_errors": errors,
                "incomplete_points": skipped}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
@@ -188,6 +198,8 @@ def score(a):
 
 
 def main(argv=None):
+    from fastcodec.eval.codecs import DEFAULT_CODECS
+
     p = argparse.ArgumentParser(prog="python -m benchmarks.refine_kodak")
     sub = p.add_subparsers(dest="cmd", required=True)
     e = sub.add_parser("encode")
@@ -207,7 +219,8 @@ def main(argv=None):
     s.add_argument("--threads", type=int, default=2)
     for x in (e, s):
         x.add_argument("--data", default="../shared/data/kodak")
-    s.add_argument("--anchors", default="../shared/anchors")
+    s.add_argument("--codecs", default=",".join(DEFAULT_CODECS), help="traditional codecs, run live (as fastcodec eval)")
+    s.add_argument("--cache", default=None, help="codec curve cache file (default: fastcodec eval's; none: always measure)")
     a = p.parse_args(argv)
     return encode(a) if a.cmd == "encode" else score(a)
 

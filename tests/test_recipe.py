@@ -95,8 +95,8 @@ def test_dry_run_prints_the_export_in_order_and_runs_nothing(recipe, tmp_path, c
                            "mbt2018-mean --data ../shared/data --dirs val --threads 2")
     assert [c.split()[4] for c in compares] == list(recipe.ALL_MODELS)
     assert cmds[-6:-1] == compares
-    assert cmds[-1].startswith("python -m fastcodec.cli.main eval --data ../shared/data/kodak --anchors "
-                               "../shared/anchors --out results --merge --models mbt2018-mean,")
+    assert cmds[-1].startswith("python -m fastcodec.cli.main eval --data ../shared/data/kodak --out results "
+                               "--merge --models mbt2018-mean,")
     assert not any("/work/" in line or "session" in line.lower() for line in lines)
 
 

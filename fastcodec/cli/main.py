@@ -107,7 +107,8 @@ def build_parser():
     train = sub.add_parser("train", help="train a model on a folder of photos (resumable)")
     train_parser(train)
     train.set_defaults(func=_cmd_train)
-    ev = sub.add_parser("eval", help="RD evaluation on Kodak: table, JSON and plot (see fastcodec eval -- --help)")
+    ev = sub.add_parser("eval", help="RD evaluation on a folder of images against JPEG, WebP, JPEG 2000, AVIF, HEIC run "
+                        "live: BD-rate table, JSON with provenance, plot (see fastcodec eval --help)")
     ev.add_argument("rest", nargs=argparse.REMAINDER)
     ev.set_defaults(func=_cmd_eval)
     return parser

@@ -1,4 +1,5 @@
 """Images from folders: the evaluation sets (Kodak, the validation photos) and the training photos."""
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -26,3 +27,13 @@ def load_rgb(path, jpeg_downsample=1):
         if jpeg_downsample > 1 and Path(path).suffix.lower() in JPEG_SUFFIXES:
             im = im.reduce(int(jpeg_downsample))
         return np.asarray(im, dtype=np.uint8)
+
+
+def image_set_sha256(images):
+    """sha256 of the pixels of [(name, uint8 HxWx3 array)] in their order (names left out): equal
+    for the same pixels wherever they are stored and however the files compress them."""
+    h = hashlib.sha256()
+    for _, im in images:
+        h.update(repr(tuple(im.shape)).encode())
+        h.update(np.ascontiguousarray(im, dtype=np.uint8).tobytes())
+    return h.hexdigest()

@@ -468,8 +468,8 @@ def plan_compare(a):
 
 def plan_kodak(a):
     # `fastcodec eval` (its module path is not part of the interface)
-    return [Cmd(["python", "-m", "fastcodec.cli.main", "eval", "--data", a.kodak, "--anchors", a.anchors,
-                 "--out", a.results, "--merge", "--models", ",".join(ALL_MODELS), "--threads", a.threads])]
+    return [Cmd(["python", "-m", "fastcodec.cli.main", "eval", "--data", a.kodak, "--out", a.results, "--merge",
+                 "--models", ",".join(ALL_MODELS), "--threads", a.threads])]
 
 
 def plan_burst_prepare(a):
@@ -530,7 +530,6 @@ def build_parser():
                    help="photos the integer prior path is frozen on at export (never Kodak)")
     p.add_argument("--val", default="../shared/data/val", help="the photos `compare` measures on")
     p.add_argument("--kodak", default="../shared/data/kodak")
-    p.add_argument("--anchors", default="../shared/anchors")
     p.add_argument("--results", default="results", help="where `kodak` merges its figures")
     p.add_argument("--threads", type=int, default=2)
     g = p.add_argument_group("base run and export of the base")
