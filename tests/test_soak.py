@@ -22,3 +22,19 @@ def test_shared_codec_on_8_threads_matches_one_thread():
     result = soak(codec, images, threads=8, sample=10)
     assert result["mismatches"] == []
     assert [n for n, _ in result["rss"]] == [10, 20, 30, 40]
+
+
+def test_soak_reports_results_that_differ_between_passes(monkeypatch):
+    """The comparison itself: a coder whose output changes from call to call is caught."""
+    sys.path.insert(0, str(ROOT))
+    import itertools
+
+    import numpy as np
+
+    from benchmarks import soak as soak_module
+
+    calls = itertools.count()
+    monkeypatch.setattr(soak_module, "code", lambda codec, image: (str(next(calls)).encode(), image))
+    images = [np.zeros((4, 4, 3), np.uint8) for _ in range(14)]
+    result = soak_module.soak(None, images, threads=2, sample=7)
+    assert result["mismatches"] and [n for n, _ in result["rss"]] == [7, 14]
