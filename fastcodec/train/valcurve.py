@@ -4,7 +4,7 @@ the held-out photos of the training folder (never Kodak), every quality, the flo
 change helps before a Kodak evaluation, and without the noise of the three-quality spot checks in
 the training log.
 
-    python -m fastcodec.train.valcurve mbt2018-mean /work/runs/mbt2018-mean/ckpt.pt --ema
+    python -m fastcodec.train.valcurve mbt2018-mean runs/mbt2018-mean/ckpt.pt --ema
 
 A source is a zoo name, a .safetensors file or a training checkpoint (ckpt.pt: its weights, or with
 --ema its weight average; --arch names its architecture)."""

@@ -14,12 +14,12 @@ new channels die — after 2,000 steps of a 192 -> 320 fork they coded 0 bits at
 g_s's weights on them were 2.6e-4 of the old ones' norm (the rate term shrinks them before g_s
 learns to use them); the tool stays as the starting point of a widening that survives that.
 
-    python -m fastcodec.train.widen /work/runs/mbt2018-mean/ckpt.pt --ema --M 320 --out wide.safetensors
+    python -m fastcodec.train.widen runs/mbt2018-mean/ckpt.pt --ema --M 320 --out wide.safetensors
 
 then `fastcodec train --init wide.safetensors ...` (the config M=320 travels in the file); or, to go
 on with the run itself (Adam state, weight average and step count widened alike):
 
-    python -m fastcodec.train.widen ckpt.pt --checkpoint --M 320 --out /work/runs/wide/ckpt.pt"""
+    python -m fastcodec.train.widen ckpt.pt --checkpoint --M 320 --out runs/wide/ckpt.pt"""
 import argparse
 import json
 
