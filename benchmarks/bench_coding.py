@@ -3,6 +3,8 @@
     pytest benchmarks/bench_coding.py --benchmark-only          # pytest-benchmark
     python -m benchmarks.bench_coding [--repeat 7]              # prints the table for BENCHMARKS.md
 
+The table's timings are interleaved: each round times every coder once.
+
 Each benchmark also checks that the round trip is exact. One thread unless stated.
 """
 import argparse
@@ -60,20 +62,46 @@ def test_batch16(benchmark, coder_name, threads):
 # ---- table for BENCHMARKS.md ------------------------------------------------------------------
 
 
-def _median_time(fn, repeat):
-    fn()  # warm up
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
+def _interleaved_medians(fns, repeat, stat=statistics.median, clock=time.perf_counter):
+    """Median (or `stat`) seconds of each callable, timed in `repeat` rounds that call each once in
+    turn, so a change in the machine's load during the run falls on all of them alike (2-core VMs
+    shared with other work); one warm-up call each first. clock=time.thread_time counts the calling
+    thread's CPU time only (for one-thread work: the time it was scheduled out does not count). Each
+    timed call follows an untimed one of the same callable."""
+    for fn in fns:
         fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    times = [[] for _ in fns]
+    for _ in range(repeat):
+        for t, fn in zip(times, fns):
+            fn()  # untimed: the timed call finds its tables and arrays in cache, as in a loop of calls
+            t0 = clock()
+            fn()
+            t.append(clock() - t0)
+    return [stat(t) for t in times]
+
+
+def _machine():
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    return f"{model}, {os.cpu_count()} cores, load average {load}"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--stat", choices=["median", "min"], default="median",
+                        help="min: the fastest round of each, for a machine busy with other work")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="cpu: the one-thread table in thread CPU time, for a machine busy with other work "
+                             "(the batch table stays in wall time)")
     args = parser.parse_args(argv)
+    stat = {"median": statistics.median, "min": min}[args.stat]
+    clock = {"wall": time.perf_counter, "cpu": time.thread_time}[args.clock]
     ideal = continuous_bits(ONE[0], ONE[1], SCALES)
     print(f"workload: {NSYM} symbols ({'x'.join(map(str, ONE[0].shape))}), 64 scales 0.11..256; "
           f"ideal {ideal / NSYM:.4f} bits/symbol (continuous Gaussian of each table scale)")
@@ -82,14 +110,16 @@ def main(argv=None):
     print(f"fastcodec's 16-bit table model: {model / NSYM:.4f} bits/symbol ({100 * (model / ideal - 1):+.3f} % vs ideal); "
           f"fastcodec ans {100 * (8 * len(fc.encode(ONE)) / model - 1):+.3f} % and range "
           f"{100 * (8 * len(FastcodecCoder(SCALES, 'range').encode(ONE)) / model - 1):+.3f} % vs the table model")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; median of {args.repeat}\n")
-    rows = []
-    for c in _coders():
+    print(f"machine: {_machine()}; {args.stat} of {args.repeat} interleaved rounds, {args.clock} time\n")
+    coders, fns, sizes = _coders(), [], []
+    for c in coders:
         data = c.encode(ONE)
         assert np.array_equal(c.decode(data, ONE), ONE[0]), c.name
-        enc = _median_time(lambda: c.encode(ONE), args.repeat)
-        dec = _median_time(lambda: c.decode(data, ONE), args.repeat)
-        rows.append((c.name, NSYM / enc / 1e6, NSYM / dec / 1e6, 8 * nbytes(data) / NSYM))
+        fns += [lambda c=c: c.encode(ONE), lambda c=c, data=data: c.decode(data, ONE)]
+        sizes.append(nbytes(data))
+    medians = _interleaved_medians(fns, args.repeat, stat, clock)
+    rows = [(c.name, NSYM / medians[2 * k] / 1e6, NSYM / medians[2 * k + 1] / 1e6, 8 * sizes[k] / NSYM)
+            for k, c in enumerate(coders)]
     ref = {r[0]: r for r in rows}
     base = ref["fastcodec ans"]
     print("| coder | encode Msym/s | decode Msym/s | bits/symbol | vs ideal | fastcodec ans speed-up enc / dec |")
@@ -102,15 +132,17 @@ def main(argv=None):
     print("|---|---|---|---|---|")
     total = NSYM * len(LATENTS)
     for name in ("ans", "range"):
-        one = None
+        fns = []
         for threads in (1, 2):
             c = FastcodecCoder(SCALES, name, threads=threads)
             blobs = c.encode_batch(LATENTS)
-            enc = _median_time(lambda: c.encode_batch(LATENTS), args.repeat)
-            dec = _median_time(lambda: c.decode_batch(blobs, LATENTS), args.repeat)
-            one = one or (enc, dec)
+            fns += [lambda c=c: c.encode_batch(LATENTS), lambda c=c, blobs=blobs: c.decode_batch(blobs, LATENTS)]
+        medians = _interleaved_medians(fns, args.repeat, stat)
+        for k, threads in enumerate((1, 2)):
+            enc, dec = medians[2 * k], medians[2 * k + 1]
             print(f"| fastcodec {name} | {threads} | {total / enc / 1e6:.1f} | {total / dec / 1e6:.1f} | "
-                  f"{one[0] / enc:.2f}x / {one[1] / dec:.2f}x |")
+                  f"{medians[0] / enc:.2f}x / {medians[1] / dec:.2f}x |")
+    print(f"\nafter the run: {_machine()}")
 
 
 if __name__ == "__main__":
