@@ -41,3 +41,9 @@ def bad_file(folder):
     path = Path(folder) / "not_an_image.png"
     path.write_bytes(b"\x89PNG\r\n\x1a\n this is not a PNG")
     return path
+
+
+def image_set(folder):
+    """(the 24 paths, their reference bytes by path, the bad file), all in or from folder."""
+    paths = image_paths(folder)
+    return paths, reference_bytes(paths), bad_file(folder)

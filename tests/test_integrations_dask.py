@@ -10,7 +10,7 @@ pd = pytest.importorskip("pandas")
 dd = pytest.importorskip("dask.dataframe")
 
 import fastcodec.integrations.dask as fcdask  # noqa: E402
-from job_images import MODEL, QUALITY, bad_file, image_paths, reference_bytes  # noqa: E402
+from job_images import MODEL, QUALITY, image_set  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +27,7 @@ def client():
 
 @pytest.fixture(scope="module")
 def images(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("images")
-    paths = image_paths(folder)
-    return paths, reference_bytes(paths), bad_file(folder)
+    return image_set(tmp_path_factory.mktemp("images"))
 
 
 def test_plugin_loads_the_model_on_every_worker(client):

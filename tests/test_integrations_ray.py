@@ -10,7 +10,7 @@ pytest.importorskip("ray.data")
 
 import fastcodec  # noqa: E402
 import fastcodec.integrations.ray as fcray  # noqa: E402
-from job_images import MODEL, QUALITY, bad_file, image_paths, reference_bytes  # noqa: E402
+from job_images import MODEL, QUALITY, image_set  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +24,7 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def images(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("images")
-    paths = image_paths(folder)
-    return paths, reference_bytes(paths), bad_file(folder)
+    return image_set(tmp_path_factory.mktemp("images"))
 
 
 def _rows(ds):

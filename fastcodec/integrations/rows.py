@@ -38,10 +38,11 @@ def open_image(item):
         return im.copy()
 
 
-def pixels_of(image):
+def size_of(image):
+    """(height, width) of a uint8 array or a PIL image."""
     if isinstance(image, np.ndarray):
-        return int(image.shape[0]) * int(image.shape[1])
-    return image.width * image.height
+        return int(image.shape[0]), int(image.shape[1])
+    return image.height, image.width
 
 
 def encode_row(codec, item):
@@ -49,10 +50,9 @@ def encode_row(codec, item):
     try:
         image = open_image(item)
         blob = codec.encode(image)
-        pixels = pixels_of(image)
-        height, width = (image.shape[:2] if isinstance(image, np.ndarray) else (image.height, image.width))
-        return {"fcx": blob, "size": len(blob), "bpp": 8.0 * len(blob) / pixels, "height": int(height),
-                "width": int(width), "error": ""}
+        height, width = size_of(image)
+        return {"fcx": blob, "size": len(blob), "bpp": 8.0 * len(blob) / (height * width), "height": height,
+                "width": width, "error": ""}
     except Exception as exc:  # noqa: BLE001 - a failing item is reported in its row, the batch goes on
         return failed_row(exc)
 
