@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds and runs the C++ unit tests under AddressSanitizer + UndefinedBehaviorSanitizer, then each
-# libFuzzer target for a fixed time (argument 1, seconds; default 30). Needs cmake, ninja, g++ and
-# clang with libFuzzer (installed with apt-get when missing and we are root).
+# libFuzzer target: first on every input of its committed corpus (csrc/fuzz/corpus/TARGET, grown and
+# minimized by benchmarks/fuzz_campaign.sh) as a regression test, then for a fixed time (argument 1,
+# seconds; default 30) from a copy of that corpus. Needs cmake, ninja, g++ and clang with libFuzzer
+# (installed with apt-get when missing and we are root).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds="${1:-30}"
@@ -25,9 +27,21 @@ CXX=clang++ cmake -S . -B "$build/fuzz" -G Ninja -DFASTCODEC_PYTHON=OFF -DFASTCO
 cmake --build "$build/fuzz" > /dev/null
 for target in fuzz_rans_decode fuzz_range_decode fuzz_stream_decode fuzz_roundtrip fuzz_context_decode; do
   corpus="$build/fuzz/corpus_$target"
+  rm -rf "$corpus"
   mkdir -p "$corpus"
   log="$build/fuzz/$target.log"
-  if ! "$build/fuzz/$target" -max_total_time="$seconds" -rss_limit_mb=2048 "$corpus" > "$log" 2>&1; then
+  committed=(csrc/fuzz/corpus/"$target"/*)
+  if [ -e "${committed[0]}" ]; then
+    cp "${committed[@]}" "$corpus/"
+    if ! "$build/fuzz/$target" -rss_limit_mb=2048 -artifact_prefix="$build/fuzz/" "${committed[@]}" > "$log.replay" 2>&1; then
+      tail -40 "$log.replay" >&2
+      echo "$target failed on its committed corpus" >&2
+      exit 1
+    fi
+    echo "$target: ${#committed[@]} committed inputs replayed"
+  fi
+  if ! "$build/fuzz/$target" -max_total_time="$seconds" -rss_limit_mb=2048 -artifact_prefix="$build/fuzz/" \
+      "$corpus" > "$log" 2>&1; then
     tail -40 "$log" >&2
     echo "$target failed" >&2
     exit 1
