@@ -2,20 +2,29 @@
 per-quality gains, composed with a latent codec (fastcodec.latent, the model's `latent_codec`) that
 quantizes and codes the latents; its side of the codec protocol (fastcodec.models.protocol) for
 eight MSE qualities, padding, and compress/decompress of latents."""
+import contextlib
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from fastcodec.functional.subpixel import conv_transpose_subpixel, subpixel_weights
 from fastcodec.layers.film import gdn_positions, modulated_layers
-from fastcodec.layers.fast import FastLayers, cpu_has_native_bf16
+from fastcodec.layers.fast import FastLayers
 from fastcodec.layers.fast import supported as fast_layers_supported
 from fastcodec.layers.gains import QualityGains
+from fastcodec.models import dispatch, tiles
 from fastcodec.models.conditioning import Conditioning
 from fastcodec.models.qualities import LAMBDAS
 from fastcodec.models.protocol import Capabilities, CodecModel
 from fastcodec.models.rate import RateSpec
 from fastcodec.layers.mixed import dense_channels_last, run_mixed
+
+
+def _as_float(x):
+    """A uint8 image as float32 in [0, 1] (x / 255, the computation fastcodec.api made on the whole
+    image), any other tensor as it is."""
+    return x.float().div_(255.0) if x.dtype == torch.uint8 else x
 
 
 class LearnedCodec(Conditioning, CodecModel):
@@ -24,6 +33,8 @@ class LearnedCodec(Conditioning, CodecModel):
     #: eight qualities trained with CompressAI's MSE λ (gain vectors interpolate fractions)
     rate_spec = RateSpec.qualities(LAMBDAS, metric="mse", default=3)
     capabilities = Capabilities(latent_search=True)
+    #: encode_image takes uint8 images, converted tile by tile (a large image never whole in float)
+    encodes_uint8 = True
     #: the image is padded to a multiple of this (g_a halves 4 times, h_a twice more)
     stride = 64
     #: g_a's total downsampling: y is 1/16 of the padded image (z a further 1/4)
@@ -44,8 +55,8 @@ class LearnedCodec(Conditioning, CodecModel):
         """Names of the coded streams compress() returns, in order (the latent codec's)."""
         return self.latent_codec.streams
 
-    #: Run g_s and the inner layers of g_a in bfloat16 when coding (None: where the CPU has native
-    #: bf16), as training does. Only the float transforms change: the layer producing y and the
+    #: Run g_s and the inner layers of g_a in bfloat16 when coding (None: as fastcodec.models.dispatch
+    #: decides for this machine), as training does. Only the float transforms change: the layer producing y and the
     #: prior path stay float32, so decodability never depends on it; PSNR moves by a few
     #: hundredths of a dB.
     bf16_transforms = None
@@ -61,24 +72,90 @@ class LearnedCodec(Conditioning, CodecModel):
     #: the predicted means, so the rate is the whole loss of those parts.
     synthesis_in_training = True
 
-    def _bf16(self):
+    def backend(self):
+        """How the transforms run when coding here (fastcodec.models.dispatch): "fp32", "bf16" or
+        "bf16-native"; bf16_transforms True / False forces bf16 (with the C++ kernels where they
+        run) / fp32; None: measured once per machine and configuration, then stored."""
+        forced = self.__dict__.get("_forced_backend")
+        if forced is not None:
+            return forced
         if self.bf16_transforms is not None:
-            return bool(self.bf16_transforms)
-        if self.device.type == "cuda":
-            return torch.cuda.is_bf16_supported()
-        return cpu_has_native_bf16()
+            if not self.bf16_transforms:
+                return "fp32"
+            return "bf16-native" if self.device.type == "cpu" and fast_layers_supported() else "bf16"
+        record = self.__dict__.get("_backend_record")
+        if record is None or record[0] != str(self.device):
+            record = (str(self.device), dispatch.decide(self))
+            self.__dict__["_backend_record"] = record
+        return record[1]["backend"]
+
+    @contextlib.contextmanager
+    def forced_backend(self, backend):
+        """Codes with `backend` inside the block (dispatch.measure)."""
+        before = self.__dict__.get("_forced_backend")
+        self.__dict__["_forced_backend"] = backend
+        try:
+            yield
+        finally:
+            self.__dict__["_forced_backend"] = before
+
+    def _bf16(self):
+        return self.backend() != "fp32"
 
     def _fast_layers(self):
         """The C++ path of the bf16 transforms (fastcodec.layers.fast) when it applies
-        here: bf16 transforms on a CPU whose features it needs, no gradients; else None."""
-        if torch.is_grad_enabled() or not self._bf16() or self.device.type != "cpu" or not fast_layers_supported():
+        here: the bf16-native backend on a CPU, no gradients; else None."""
+        if torch.is_grad_enabled() or self.device.type != "cpu" or self.backend() != "bf16-native":
             return None
         if "_fast_layers_cache" not in self.__dict__:
             self.__dict__["_fast_layers_cache"] = FastLayers()  # not a submodule, not in state_dict()
         return self.__dict__["_fast_layers_cache"]
 
-    def analyze(self, x, q):
-        """y = g_a(x) * gain(q), as used when coding."""
+    #: peak working memory of g_a or g_s per pixel of the part they run on, float32 / bf16 (bytes;
+    #: measured on a 2048x2048 image, mbt2018-mean, peak RSS: g_s 509 / 830, g_a 396 / 648 with
+    #: bf16 emulated on an AVX2 CPU), with a margin: sizes the tiles (fastcodec.models.tiles) for
+    #: fastcodec.bitstream.default_limits.tile_memory
+    TRANSFORM_BYTES_PER_PIXEL = (576, 896)
+    #: memory per pixel held outside the transforms while coding: the float32 image (12), the uint8
+    #: image (3-6), y / y_hat, the prior's means and scales and the coder's indexes (~1 float32
+    #: each per latent element: 4 * 4 * M / 256); measured, 100-MP round trip: BENCHMARKS.md
+    IMAGE_BYTES_PER_PIXEL = 24
+
+    def _transform_bytes_per_pixel(self):
+        return self.TRANSFORM_BYTES_PER_PIXEL[1 if self._bf16() else 0]
+
+    def tile_plan(self, height, width):
+        """The tiles the transforms of a padded height x width image run on (fastcodec.models.tiles.plan)
+        for fastcodec.bitstream.default_limits.tile_memory, or None for one whole-image pass."""
+        from fastcodec.bitstream import default_limits
+
+        cell = self.y_stride * self.y_stride
+        max_cells = max(1, default_limits.tile_memory // (self._transform_bytes_per_pixel() * cell))
+        return tiles.plan(height // self.y_stride, width // self.y_stride, max_cells)
+
+    def coding_memory(self, height, width):
+        """Estimated peak bytes of coding a height x width image (the tiles' working set included)."""
+        H, W = self.padded_size(height, width)
+        plan = self.tile_plan(H, W)
+        if plan is None:
+            work = H * W
+        else:
+            r0, r1, c0, c1 = plan[0]
+            work = (r1 - r0 + 2 * tiles.HALO + tiles.ALIGN) * (c1 - c0 + 2 * tiles.HALO + tiles.ALIGN) * self.y_stride ** 2
+        return self.IMAGE_BYTES_PER_PIXEL * H * W + self._transform_bytes_per_pixel() * work
+
+    def analyze(self, x, q, size=None):
+        """y = g_a(x) * gain(q), as used when coding. x: [B, 3, h, w]; size: the (H, W) to pad it to
+        first (edge replicated, as pad() does; tile by tile for an image larger than a tile), None:
+        x as it is."""
+        H, W = size or x.shape[2:]
+        plan = self.tile_plan(H, W) if x.shape[0] == 1 else None
+        if plan is None:
+            x = _as_float(x)
+            return self._analyze(x if (H, W) == tuple(x.shape[2:]) else self.pad(x), q)
+        return tiles.analysis(lambda part: self._analyze(_as_float(part), q), x, (H, W), self.y_stride, plan)
+
+    def _analyze(self, x, q):
         x = dense_channels_last(x)
         g_a = self._coding_transform("g_a", q)
         if g_a is None:
@@ -97,7 +174,13 @@ class LearnedCodec(Conditioning, CodecModel):
         return self.latent_codec.hyper_analyze(y, self._bf16())
 
     def synthesize(self, y_hat, q):
-        """x_hat = g_s(y_hat * inv_gain(q)), as used when coding."""
+        """x_hat = g_s(y_hat * inv_gain(q)), as used when coding; tile by tile for a large image."""
+        plan = self.tile_plan(y_hat.shape[2] * self.y_stride, y_hat.shape[3] * self.y_stride) if y_hat.shape[0] == 1 else None
+        if plan is None:
+            return self._synthesize(y_hat, q)
+        return tiles.synthesis(lambda part: self._synthesize(part, q), y_hat, self.y_stride, plan)
+
+    def _synthesize(self, y_hat, q):
         y = dense_channels_last(y_hat * self.gains.inv_gain(q))
         g_s = self._coding_transform("g_s", q)
         if g_s is None:  # qualities differ across the batch
@@ -316,29 +399,31 @@ class LearnedCodec(Conditioning, CodecModel):
         mode = "replicate" if h > 1 and w > 1 else "constant"
         return F.pad(x, (0, W - w, 0, H - h), mode=mode)
 
-    def prepare(self, x, q):
+    def prepare(self, x, q, pad=True):
         """(padded image, quality tensor, latent size (h16, w16)) of x [1, 3, h, w] in [0, 1] at
-        0-based quality q, in eval mode: what compress and the encoder-side search start from."""
+        0-based quality q, in eval mode: what compress and the encoder-side search start from.
+        pad=False leaves the padding to analyze() (which pads tile by tile)."""
         if x.dim() != 4 or x.shape[0] != 1 or x.shape[1] != 3:
             raise ValueError(f"x must have shape [1, 3, H, W], got {tuple(x.shape)}")
         self.eval()
-        xp = self.pad(x.to(self.device, torch.float32))
-        return xp, self._q(q), (xp.shape[2] // self.y_stride, xp.shape[3] // self.y_stride)
+        x = x.to(self.device) if x.dtype == torch.uint8 and not pad else _as_float(x.to(self.device)).float()
+        H, W = self.padded_size(*x.shape[2:])
+        return (self.pad(x) if pad else x), self._q(q), (H // self.y_stride, W // self.y_stride)
 
     def compress(self, x, q):
         """x: float [1, 3, h, w] in [0, 1], any size; q: 0-based quality (int, or float to
         interpolate). Returns {"strings": [bytes, ...], "latent": (h16, w16), "size": (h, w)}.
         The encoder-side search (fastcodec.search) codes other latents through code_latents."""
-        xp, qt, latent = self.prepare(x, q)
+        xp, qt, latent = self.prepare(x, q, pad=False)
         with torch.inference_mode():
             y, z = self.encode_latents(xp, qt)
             strings = self.code_latents(y, z, qt)
         return {"strings": strings, "latent": latent, "size": tuple(x.shape[2:])}
 
     def encode_latents(self, x, q):
-        """The encoder's latents of a padded image: y = g_a(x) * gain(q) and, for models with a
-        hyperprior, z = h_a(y) (else None)."""
-        y = self.analyze(x, q)
+        """The encoder's latents of an image (padded, or padded here to padded_size): y = g_a(x) *
+        gain(q) and, for models with a hyperprior, z = h_a(y) (else None)."""
+        y = self.analyze(x, q, self.padded_size(*x.shape[2:]))
         return y, self.hyper_analyze(y)
 
     def forward(self, x, q, autocast=False):

@@ -37,6 +37,9 @@ class CodecModel(nn.Module):
     #: the image is padded (bottom and right, edge replicated) to a multiple of this
     padding_multiple = 1
     capabilities = Capabilities()
+    #: encode_image also takes x as uint8 [1, 3, h, w] (0..255), giving the same streams as for x / 255
+    #: in float32 (fastcodec.api then never makes a float copy of the whole image)
+    encodes_uint8 = False
     #: tensor-name prefixes of the weights file that are not part of state_dict() (load_extra_state)
     extra_state_prefixes = ()
 
@@ -48,6 +51,13 @@ class CodecModel(nn.Module):
     def latent_shapes(self, height, width):
         """{latent name: shape (channels, rows, columns)} coded for an image of height x width."""
         raise NotImplementedError
+
+    def coding_memory(self, height, width):
+        """Estimated peak bytes of encoding or decoding a height x width image: the caller refuses an
+        image whose estimate exceeds fastcodec.bitstream.default_limits.max_memory before any work.
+        This default assumes whole-image float32 transforms with 128 channels at half resolution
+        (~512 bytes per pixel) and twice that for safety; architectures that tile say less."""
+        return 1024 * height * width
 
     # -- streams ---------------------------------------------------------------------------------
     def stream_names(self, rate):
