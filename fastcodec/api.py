@@ -94,7 +94,13 @@ class Codec:
         limits = bitstream.default_limits
         if h < 1 or w < 1 or h > limits.max_side or w > limits.max_side or h * w > limits.max_pixels:
             raise ValueError(f"image of {h}x{w} pixels is outside the size limits (fastcodec.bitstream.default_limits)")
-        x = torch.from_numpy(np.array(rgb, dtype=np.uint8, order="C")).permute(2, 0, 1)[None].float().div_(255.0)
+        need = self.model.coding_memory(h, w)
+        if need > limits.max_memory:
+            raise ValueError(f"image: coding {h}x{w} pixels with {self.name} takes about {need / 2**30:.1f} GiB, over "
+                             f"fastcodec.bitstream.default_limits.max_memory ({limits.max_memory / 2**30:.1f} GiB)")
+        x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.uint8)).permute(2, 0, 1)[None]
+        if self.refine or not self.model.encodes_uint8:
+            x = x.float().div_(255.0)
         streams = list(search.encode(self.model, x, self.quality, self.refine))
         if alpha is not None:  # the alpha plane's stream comes first (a cut progressive file keeps it)
             streams.insert(0, zlib.compress(alpha.tobytes(), 9))
@@ -188,13 +194,19 @@ def decode(blob, model=None, device="cpu"):
     header, streams = bitstream.unpack(blob)
     model_streams, alpha_stream = bitstream.split_streams(header, streams)
     codec = _codec_for(header, model, device)
+    limits = bitstream.default_limits
+    need = codec.model.coding_memory(header.height, header.width)
+    if need > limits.max_memory:
+        raise BitstreamError(f"decoding {header.height}x{header.width} pixels with {codec.name} takes about "
+                             f"{need / 2**30:.1f} GiB, over fastcodec.bitstream.default_limits.max_memory "
+                             f"({limits.max_memory / 2**30:.1f} GiB)")
     try:
         x_hat = codec.model.decode_image(model_streams, (header.height, header.width), codec.quality)
     except BitstreamError:
         raise
     except (IndexError, ValueError, RuntimeError) as exc:
         raise BitstreamError(f"payload does not fit the model: {exc}") from None
-    rgb = (x_hat[0].permute(1, 2, 0) * 255).round_().to(torch.uint8).cpu().numpy()
+    rgb = _to_uint8(x_hat[0])
     if header.color == COLOR_GRAY:
         return np.round(rgb.astype(np.float32).mean(axis=2)).astype(np.uint8)
     if header.color == COLOR_RGBA:
@@ -206,6 +218,39 @@ def decode(blob, model=None, device="cpu"):
             raise BitstreamError("alpha stream has the wrong size")
         return np.concatenate([rgb, alpha.reshape(header.height, header.width, 1)], axis=2)
     return rgb
+
+
+def _to_uint8(x):
+    """x float [3, h, w] in [0, 1] as a uint8 HxWx3 array, converted a band of rows at a time (a
+    whole float copy of a large image would double the decoder's peak memory)."""
+    import torch
+
+    h, w = x.shape[1:]
+    out = np.empty((h, w, x.shape[0]), np.uint8)
+    band = max(1, (1 << 22) // max(1, w))
+    for r in range(0, h, band):
+        out[r:r + band] = (x[:, r:r + band].permute(1, 2, 0) * 255).round_().to(torch.uint8).cpu().numpy()
+    return out
+
+
+def backends(names=None):
+    """{model name: how its transforms run on this machine}: the backend ("fp32", "bf16",
+    "bf16-native"), where the decision came from ("measured" now, "stored" by an earlier process,
+    "only candidate", "features", "FASTCODEC_BACKEND"), and for measured ones the milliseconds of
+    each candidate (fastcodec.models.dispatch). names: model names or paths (None: every shipped
+    model); a model measured for the first time on this machine is timed now (~1 s)."""
+    from fastcodec.models import dispatch
+
+    out = {}
+    for name in names or list_models():
+        model = _model(identify(name)[1], "cpu")
+        if not hasattr(model, "backend"):
+            out[name] = {"backend": "fp32", "source": "not dispatched"}
+            continue
+        record = dict(dispatch.decide(model))
+        record.setdefault("candidates", list(dispatch.candidates("cpu")))
+        out[name] = record
+    return out
 
 
 def truncate(blob, steps):
@@ -220,5 +265,5 @@ def decode_batch(blobs, workers=None, model=None, errors="raise"):
     return map_threads(lambda b: decode(b, model=model), blobs, workers, errors)
 
 
-__all__ = ["Codec", "DEFAULT_MODEL", "WEIGHTS_DIR", "decode", "decode_batch", "list_models", "load", "map_threads",
+__all__ = ["Codec", "DEFAULT_MODEL", "WEIGHTS_DIR", "backends", "decode", "decode_batch", "list_models", "load", "map_threads",
            "truncate"]

@@ -32,7 +32,26 @@ def _cmd_decode(args):
 def _cmd_info(args):
     from fastcodec.cli.files import info_files
 
+    if args.backends:
+        return _print_backends(args.inputs, args.json)
+    if not args.inputs:
+        raise FastcodecError("info: give .fcx files (or --backends)")
     return info_files(args.inputs, args.json)
+
+
+def _print_backends(names, as_json):
+    import json
+
+    from fastcodec.api import backends
+
+    for name, record in backends(names or None).items():
+        if as_json:
+            print(json.dumps({"model": name, **record}))
+            continue
+        ms = record.get("ms")
+        timed = ", ".join(f"{b} {t:g} ms" for b, t in ms.items()) if ms else "not timed"
+        print(f"{name}: {record['backend']} ({record['source']}; {timed})")
+    return 0
 
 
 def _cmd_models(args):
@@ -96,9 +115,12 @@ def build_parser():
     dec.add_argument("--format", default="png", choices=["png", "bmp", "tiff", "ppm"])
     dec.add_argument("--workers", type=int, default=None)
     dec.set_defaults(func=_cmd_decode)
-    info = sub.add_parser("info", help="print the header of .fcx files")
-    info.add_argument("inputs", nargs="+")
+    info = sub.add_parser("info", help="print the header of .fcx files, or with --backends how each model's "
+                          "transforms run on this machine")
+    info.add_argument("inputs", nargs="*", help=".fcx files (with --backends: model names; none: every shipped model)")
     info.add_argument("--json", action="store_true")
+    info.add_argument("--backends", action="store_true", help="the transform backend chosen for each model here "
+                      "(measured once per machine, FASTCODEC_BACKEND overrides)")
     info.set_defaults(func=_cmd_info)
     models = sub.add_parser("models", help="list the shipped models")
     models.set_defaults(func=_cmd_models)
