@@ -47,7 +47,7 @@ class GaussianCoder:
 
     @staticmethod
     def symbols(y, means=None):
-        return torch.round(y - means) if means is not None else torch.round(y)
+        return (y - means).round_() if means is not None else torch.round(y)
 
     @classmethod
     def encode(cls, y, scales, means=None):
