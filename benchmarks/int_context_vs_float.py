@@ -1,11 +1,12 @@
-"""What the integer context path costs: the context models' Kodak bytes and PSNR through the integer
-path (what ships, decodable on any machine) and through their float path (same weights, float
-context and entropy parameters), and with --refreeze also through the integer path frozen again by
-the current code from the same float weights (to measure a change of fastcodec.integer.context on
-weights frozen before it).
+"""What the integer prior path costs: Kodak bytes and PSNR through the integer path (what ships,
+decodable on any machine) and through the float path (same weights): for the context models the
+float context and entropy parameters, for the others (mbt2018-mean, bmshj2018-hyperprior) the float
+h_s; with --refreeze also through the integer path frozen again by the current code from the same
+float weights (to measure a change of fastcodec.integer on weights frozen before it).
 
     python -m benchmarks.int_context_vs_float [--images 24] [--qualities 1,4,8]
         [--models he2021-checkerboard,mbt2018] [--refreeze ../shared/data/train/mcmaster]
+    python -m benchmarks.int_context_vs_float --images 3 --qualities 1,4 --models mbt2018-mean,bmshj2018-hyperprior
 """
 import argparse
 import json
@@ -40,21 +41,28 @@ def main(argv=None):
     rows = []
     for name in a.models.split(","):
         m = load_model(name).eval()
-        paths = {"integer": m.int_context}
+        lc = m.latent_codec
+        # the integer networks of each path; the float path drops the context part where there is
+        # one (its float path then runs the float context and entropy parameters), else h_s
+        attrs = ("int_h_s", "int_context") if hasattr(lc, "int_context") else ("int_h_s",)
+        shipped = {k: getattr(lc, k) for k in attrs}
+        if shipped[attrs[-1]] is None:
+            raise SystemExit(f"{name} has no integer prior path ({attrs[-1]}) to compare")
+        paths = {"integer": shipped}
         if a.refreeze:
             from fastcodec.train.export import calibration_latents
 
-            shipped = m.int_context
             m.freeze_prior(calibration_latents(m, a.refreeze))
-            paths["integer, frozen again"] = m.int_context
-            m.latent_codec.int_context = shipped
-        paths["float"] = None
+            paths["integer, frozen again"] = {k: getattr(lc, k) for k in attrs}
+        paths["float"] = {**shipped, attrs[-1]: None}
         for q in [int(v) for v in a.qualities.split(",")]:
             row = {"model": name, "quality": q}
-            for label, net in paths.items():
-                m.latent_codec.int_context = net
+            for label, nets in paths.items():
+                for k, net in nets.items():
+                    setattr(lc, k, net)
                 row[label] = code(m, images, q)
-            m.latent_codec.int_context = paths["integer"]
+            for k, net in shipped.items():
+                setattr(lc, k, net)
             rows.append(row)
             f_bpp = row["float"][0]
             print(f"{name} q{q}: " + ", ".join(

@@ -20,12 +20,24 @@ import argparse
 import hashlib
 import json
 import multiprocessing as mp
+import os
 import time
 from pathlib import Path
 
 import numpy as np
 
 ORDER = ("bmshj2018-factorized", "bmshj2018-hyperprior", "mbt2018-mean", "he2021-checkerboard", "mbt2018")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def recorded_path(path, root=ROOT):
+    """How a folder is written into a summary: relative to the repository root (`root`) when it lies
+    inside it, so that results files carry no paths of the machine they were made on; a path outside
+    it as it was given (../shared/data/kodak stays that)."""
+    full = os.path.abspath(path)
+    if full == root or full.startswith(root.rstrip(os.sep) + os.sep):
+        return Path(os.path.relpath(full, root)).as_posix()
+    return str(path)
 
 
 def latent_digest(model, blob, device_q):
@@ -171,7 +183,8 @@ def score(a):
     images = [(p.name, load_rgb(p)) for p in sorted(originals.values())]
     curves = codec_curves(parse_codecs(a.codecs), images, image_set_sha256(images),
                           CurveCache(None if a.cache == "none" else (a.cache or default_path())),
-                          run_record("python -m benchmarks.refine_kodak score " + a.dir), log=lambda s: print(s, flush=True))
+                          run_record("python -m benchmarks.refine_kodak score " + recorded_path(a.dir)),
+                          log=lambda s: print(s, flush=True))
     codec_points = {c: v["points"] for c, v in curves.items()}
     if a.plain:
         plain = json.loads(Path(a.plain).read_text())
@@ -183,7 +196,8 @@ def score(a):
     from fastcodec.zoo import manifest
 
     weights = {name: manifest()[name]["sha256"] for name in models if name in manifest()}
-    summary = {"images": len(originals), "data": str(a.data), "encoded_in": str(folder), "weights_sha256": weights,
+    summary = {"images": len(originals), "data": recorded_path(a.data), "encoded_in": recorded_path(folder),
+               "weights_sha256": weights,
                "models": results, "codecs": codec_points,
                "codec_provenance": {c: v["provenance"] for c, v in curves.items()},
                "bd_rate_pct_vs": bd, "latent_mismatches": int(mismatches), "decode_errors": errors,

@@ -7,6 +7,7 @@
 Gray images are coded as RGB and decoded to HxW (the mean of the decoded channels). An alpha
 channel is kept losslessly in an extra zlib stream and decoded to HxWx4.
 """
+import os
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -20,12 +21,27 @@ _openmp.configure()  # before torch is first imported (see fastcodec/_openmp.py)
 from fastcodec import bitstream  # noqa: E402
 from fastcodec.bitstream import COLOR_GRAY, COLOR_RGB, COLOR_RGBA, Rate  # noqa: E402
 from fastcodec.errors import BitstreamError  # noqa: E402
-from fastcodec.zoo import WEIGHTS_DIR, identify, list_models, model_ids  # noqa: E402
+from fastcodec.zoo import WEIGHTS_DIR, identify, list_models, manifest, model_ids  # noqa: E402
 
 DEFAULT_MODEL = "mbt2018-mean"
 
+
+def _file_stamp(key, mid):
+    """What says that the weights behind a cache key are still those loaded: None for a shipped
+    name (its file is checked against the manifest's sha256 when loaded and belongs to the package);
+    for a weights file (key: its resolved path) its mtime, its size and the model id identify()
+    gave it, so a file rewritten in place is loaded again instead of served from the cache. The id
+    of an unregistered file is its content's hash; that of a registered one is fixed when it is
+    registered, so for those the mtime and size carry the change."""
+    if key in manifest():
+        return None
+    st = os.stat(key)
+    return st.st_mtime_ns, st.st_size, mid
+
+
 @lru_cache(maxsize=8)
-def _model(key, device="cpu"):
+def _model(key, device="cpu", stamp=None):
+    """The model of a cache key (identify()'s), cached per (key, device, _file_stamp)."""
     from fastcodec import _allocator
     from fastcodec.zoo import load_model
 
@@ -68,7 +84,7 @@ class Codec:
         self.refine = check_steps(refine)
         self.device = str(device)
         self.name, self._key, self.id = identify(name)
-        self.model = _model(self._key, self.device)
+        self.model = _model(self._key, self.device, _file_stamp(self._key, self.id))
         self.rate_spec = self.model.rate_spec
         self.quality = self.rate_spec.check(quality, "quality")
         if self.refine and not self.model.capabilities.latent_search:

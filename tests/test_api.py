@@ -58,6 +58,53 @@ def test_batch_equals_single(tiny):
         np.testing.assert_array_equal(out, fastcodec.decode(blob, model=tiny))
 
 
+def _tiny_weights(path, seed):
+    """Writes a small model's float weights (seeded) to path; returns its state."""
+    from fastcodec import zoo
+
+    torch.manual_seed(seed)
+    return zoo.save_float_weights(build("mbt2018-mean", N=8, M=12), path)
+
+
+def _assert_weights(codec, state):
+    loaded = codec.model.state_dict()
+    for k, v in state.items():
+        torch.testing.assert_close(loaded[k], v, rtol=0, atol=0, msg=k)
+
+
+def test_rewritten_weights_file_is_loaded_again(tmp_path):
+    """A weights file rewritten in place is read again by the next Codec of this process, not served
+    from the model cache (once the cache was keyed by the path alone)."""
+    path = tmp_path / "rewritten.safetensors"
+    first = _tiny_weights(path, 0)
+    _assert_weights(fastcodec.load(str(path)), first)
+    second = _tiny_weights(path, 1)
+    assert any(not torch.equal(first[k], second[k]) for k in first)
+    codec = fastcodec.load(str(path))
+    _assert_weights(codec, second)
+    assert fastcodec.decode(codec.encode(image(24, 32)), model=str(path)).shape == (24, 32, 3)
+
+
+def test_rewritten_registered_weights_file_is_loaded_again(tmp_path, monkeypatch):
+    """The same for a registered name, whose model id is fixed at registration: the file's mtime and
+    size carry the change (the mtime is set a second later, as a later rewrite would leave it, since
+    some filesystems' timestamps are coarser than the time between two writes here)."""
+    import os
+
+    from fastcodec import zoo
+
+    monkeypatch.setattr(zoo, "_REGISTERED", {})
+    path = tmp_path / "registered-rewritten.safetensors"
+    first = _tiny_weights(path, 0)
+    name = zoo.register(path)
+    _assert_weights(fastcodec.load(name), first)
+    before = os.stat(path)
+    second = _tiny_weights(path, 1)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
+    assert os.stat(path).st_size == before.st_size  # same shapes: only the mtime tells the change
+    _assert_weights(fastcodec.load(name), second)
+
+
 def test_argument_errors(tiny):
     codec = fastcodec.load(tiny)
     with pytest.raises(TypeError, match="image must have dtype uint8, got float32"):
