@@ -114,7 +114,9 @@ class Codec:
         if need > limits.max_memory:
             raise ValueError(f"image: coding {h}x{w} pixels with {self.name} takes about {need / 2**30:.1f} GiB, over "
                              f"fastcodec.bitstream.default_limits.max_memory ({limits.max_memory / 2**30:.1f} GiB)")
-        x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.uint8)).permute(2, 0, 1)[None]
+        if not (rgb.flags.writeable and rgb.flags.c_contiguous and rgb.dtype == np.uint8):
+            rgb = np.array(rgb, dtype=np.uint8, order="C")   # torch wraps only writable arrays
+        x = torch.from_numpy(rgb).permute(2, 0, 1)[None]
         if self.refine or not self.model.encodes_uint8:
             x = x.float().div_(255.0)
         streams = list(search.encode(self.model, x, self.quality, self.refine))
