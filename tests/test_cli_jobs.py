@@ -87,3 +87,25 @@ def test_killed_job_leaves_only_whole_files_and_resumes(images, tmp_path):
     assert result.returncode == 0, result.stderr
     assert f"{len(written)} already done, skipped" in result.stdout
     assert _outputs(out) == expected and not list(out.glob(".*"))
+
+
+def test_the_console_command_exits_with_its_status_and_whole_files(tmp_path):
+    """`python -m fastcodec.cli.main` ends through run(), which skips the interpreter's teardown:
+    the exit status and the written files must be what main() gave."""
+    import subprocess
+    import sys
+
+    import fastcodec
+    from fastcodec.cli.demo import SAMPLE
+
+    out = tmp_path / "one.fcx"
+    ok = subprocess.run([sys.executable, "-m", "fastcodec.cli.main", "encode", str(SAMPLE), "-o", str(out)],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert "encoded 1 image(s)" in ok.stdout
+    assert fastcodec.decode(out.read_bytes()).ndim == 3
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    failed = subprocess.run([sys.executable, "-m", "fastcodec.cli.main", "encode", str(bad), "-o", str(tmp_path / "b.fcx")],
+                            capture_output=True, text=True)
+    assert failed.returncode == 1 and "bad.png" in (failed.stdout + failed.stderr)

@@ -108,3 +108,16 @@ def test_the_same_bytes_in_every_process(cache, tmp_path):
     runs = [subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout
             for _ in range(2)]
     assert runs[0] and runs[0] == runs[1]
+
+
+def test_a_forced_backend_holds_in_its_thread_only():
+    import threading
+
+    model = _fresh()
+    seen = []
+    with model.forced_backend("bf16"):
+        assert model.backend() == "bf16"
+        t = threading.Thread(target=lambda: seen.append(model.backend()))
+        t.start()
+        t.join()
+    assert seen == [dispatch.decide(model)["backend"]] and model.backend() == seen[0]

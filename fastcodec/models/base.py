@@ -3,6 +3,7 @@ per-quality gains, composed with a latent codec (fastcodec.latent, the model's `
 quantizes and codes the latents; its side of the codec protocol (fastcodec.models.protocol) for
 eight MSE qualities, padding, and compress/decompress of latents."""
 import contextlib
+import threading
 
 import torch
 import torch.nn.functional as F
@@ -19,6 +20,10 @@ from fastcodec.models.qualities import LAMBDAS
 from fastcodec.models.protocol import Capabilities, CodecModel
 from fastcodec.models.rate import RateSpec
 from fastcodec.layers.mixed import dense_channels_last, run_mixed
+
+
+#: per thread: {id(model): backend} forced by LearnedCodec.forced_backend
+_forced = threading.local()
 
 
 def _as_float(x):
@@ -76,7 +81,7 @@ class LearnedCodec(Conditioning, CodecModel):
         """How the transforms run when coding here (fastcodec.models.dispatch): "fp32", "bf16" or
         "bf16-native"; bf16_transforms True / False forces bf16 (with the C++ kernels where they
         run) / fp32; None: measured once per machine and configuration, then stored."""
-        forced = self.__dict__.get("_forced_backend")
+        forced = getattr(_forced, "backends", {}).get(id(self))
         if forced is not None:
             return forced
         if self.bf16_transforms is not None:
@@ -91,13 +96,18 @@ class LearnedCodec(Conditioning, CodecModel):
 
     @contextlib.contextmanager
     def forced_backend(self, backend):
-        """Codes with `backend` inside the block (dispatch.measure)."""
-        before = self.__dict__.get("_forced_backend")
-        self.__dict__["_forced_backend"] = backend
+        """Codes with `backend` inside the block, in this thread only (dispatch.measure times the
+        candidates while other threads may be coding with the same model)."""
+        forced = _forced.__dict__.setdefault("backends", {})
+        before = forced.get(id(self))
+        forced[id(self)] = backend
         try:
             yield
         finally:
-            self.__dict__["_forced_backend"] = before
+            if before is None:
+                forced.pop(id(self), None)
+            else:
+                forced[id(self)] = before
 
     def _bf16(self):
         return self.backend() != "fp32"
