@@ -63,10 +63,10 @@ def phases(args):
         total = time.perf_counter() - t0
         t = json.loads(out)
         names = list(t)
-        row = {"interpreter start": None}
+        row = {"interpreter start and exit": None}
         for a, b in zip(names, names[1:]):
             row[b] = t[b] - t[a]
-        row["interpreter start"] = total - (t[names[-1]] - t["start"])   # start-up and exit, seen from outside
+        row["interpreter start and exit"] = total - (t[names[-1]] - t["start"])   # start-up and exit, seen from outside
         row["total"] = total
         rows.append(row)
     return {k: statistics.median(r[k] for r in rows) for k in rows[0]}

@@ -4,6 +4,7 @@ time so making it costs no memory worth counting) because no photo of that size 
 
     python -m benchmarks.bench_large                    # 10,000 x 10,000 pixels, mbt2018-mean q3
     python -m benchmarks.bench_large --side 4000 --model bmshj2018-hyperprior
+    python -m benchmarks.bench_large --side 2048 --tile-memory 8    # one whole-image pass, to compare
 
 Each phase runs in its own process, so each peak RSS (ru_maxrss, which includes the interpreter,
 torch and the weights) is that phase's own; the decoded pixels are compared with the encoder's
@@ -43,7 +44,11 @@ def _rss_mb():
 def phase(args):
     """One phase in this process; prints a JSON line."""
     import fastcodec
+    from fastcodec import bitstream
 
+    if args.tile_memory:
+        bitstream.default_limits.tile_memory = int(args.tile_memory * 2**30)
+        bitstream.default_limits.max_memory = max(bitstream.default_limits.max_memory, 4 * int(args.tile_memory * 2**30))
     t0 = time.perf_counter()
     codec = fastcodec.load(args.model, args.quality)
     loaded = _rss_mb()
@@ -78,6 +83,7 @@ def main():
     ap.add_argument("--side", type=int, default=10_000)
     ap.add_argument("--model", default="mbt2018-mean")
     ap.add_argument("--quality", type=float, default=3)
+    ap.add_argument("--tile-memory", type=float, default=None, help="GiB per tile (default: the library's)")
     ap.add_argument("--phase", choices=["encode", "decode"], help=argparse.SUPPRESS)
     ap.add_argument("--file", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -91,8 +97,12 @@ def main():
         for name in ("encode", "decode"):
             cmd = [sys.executable, "-m", "benchmarks.bench_large", "--phase", name, "--file", path,
                    "--side", str(args.side), "--model", args.model, "--quality", str(args.quality)]
+            if args.tile_memory:
+                cmd += ["--tile-memory", str(args.tile_memory)]
             rows.append(json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip()))
     lim = bitstream.default_limits
+    if args.tile_memory:
+        lim.tile_memory = int(args.tile_memory * 2**30)
     print(f"{args.side} x {args.side} = {args.side ** 2 / 1e6:.0f} MP, {args.model} q{args.quality:g}, "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"tile_memory {lim.tile_memory / 2**30:.2f} GiB, {time.strftime('%Y-%m-%d')}")
