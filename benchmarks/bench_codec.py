@@ -3,6 +3,7 @@ side by side with CompressAI's compress/decompress of the same architecture and 
 (loaded into CompressAI with fastcodec.models.compressai_compat, gains folded), same threads.
 
     python -m benchmarks.bench_codec [--images 24] [--models mbt2018-mean] [--quality 3] [--repeat 3]
+                                     [--classic jpeg,webp,avif,heic]
     pytest benchmarks/bench_codec.py --benchmark-only
 
 Each run also checks that decoding gives back an image of the right shape and reports the mean
@@ -10,6 +11,13 @@ PSNR of both, so a fast path cannot hide a quality loss. With --repeat R the who
 R times in turn (fastcodec, then CompressAI, per model, per round) and the table gives the median
 time of each runner and the median, lowest and highest of the R per-round speed-ups: one pass
 moved CompressAI's own time by up to 16 % between runs (measured).
+
+--classic adds the traditional codecs of fastcodec.eval.codecs to the same run, each at the setting
+of its sweep whose bpp on these images is closest to the first model's, timed on one image at a
+time like the others. The header names the CPU, its vector flags, the backend each model's
+transforms chose (fastcodec.models.dispatch) and the variables that emulate another CPU kind
+(ONEDNN_MAX_CPU_ISA, ATEN_CPU_CAPABILITY, FASTCODEC_BACKEND), so rows from several machines or
+emulations can sit in one table.
 """
 import argparse
 import time
@@ -137,6 +145,39 @@ def run_once(names, images, quality):
     return rows
 
 
+def classic_rows(codec_names, images, target_bpp, repeat=1):
+    """[(codec, "setting", encode s/image, decode s/image, bpp, PSNR, None)] at the sweep setting
+    closest to target_bpp; medians over `repeat` rounds."""
+    from fastcodec.eval import codecs
+
+    pixels = sum(im.shape[0] * im.shape[1] for im in images)
+    rows = []
+    for name in codec_names:
+        codec = codecs.get(name)
+        bpps = {v: 8 * sum(len(codecs.encode(name, im, v)) for im in images) / pixels for v in codec.sweep}
+        value = min(bpps, key=lambda v: abs(bpps[v] - target_bpp))
+        encs, decs = [], []
+        for _ in range(repeat):
+            t_enc, blobs = _time(lambda: [codecs.encode(name, im, value) for im in images])
+            t_dec, outs = _time(lambda: [codecs.decode(name, b) for b in blobs])
+            encs.append(t_enc / len(images))
+            decs.append(t_dec / len(images))
+        rows.append((name, f"{name} ({codec.provider}, {codec.parameter} {value})", float(np.median(encs)),
+                     float(np.median(decs)), bpps[value], float(np.mean([psnr(a, b) for a, b in zip(images, outs)])), None))
+    return rows
+
+
+def machine_line():
+    """The CPU, its vector flags and any emulation variables in effect."""
+    import os
+
+    from fastcodec.models.dispatch import cpu_identity
+
+    env = {k: os.environ[k] for k in ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "FASTCODEC_BACKEND")
+           if k in os.environ}
+    return cpu_identity() + (f", emulating with {env}" if env else "")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--images", type=int, default=24)
@@ -144,14 +185,18 @@ def main(argv=None):
     p.add_argument("--quality", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeat", type=int, default=1, help="rounds of the whole comparison (medians reported)")
+    p.add_argument("--classic", default="", help="traditional codecs to time in the same run (jpeg,webp,avif,heic,...)")
     a = p.parse_args(argv)
     if a.repeat < 1:
         raise SystemExit("--repeat must be at least 1")
     names = a.models.split(",") if a.models else fastcodec.list_models()
     rows = run(names, a.images, a.quality, a.threads, a.repeat)
-    print(f"{a.images} Kodak images, quality {a.quality}, torch threads {a.threads}, bf16 transforms "
-          f"{'on' if __import__('fastcodec.layers.fast', fromlist=['x']).cpu_has_native_bf16() else 'off'}, "
-          f"{a.repeat} round(s): median times\n")
+    if a.classic:
+        target = next(r[4] for r in rows if r[1].startswith("fastcodec"))
+        rows += classic_rows(a.classic.split(","), kodak(a.images), target, a.repeat)
+    chosen = {n: r["backend"] for n, r in fastcodec.backends(names).items()}
+    print(f"{machine_line()}; {a.images} Kodak images, quality {a.quality}, torch threads {a.threads}, "
+          f"transform backends {chosen}, {a.repeat} round(s): median times\n")
     print("| model | runner | encode s/image | decode s/image | images/s (enc+dec) | bpp | PSNR | speed-up vs CompressAI "
           "(enc+dec; median [lowest, highest] of the rounds) | decode speed-up |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -4,7 +4,8 @@ fastcodec's weights into CompressAI (for side-by-side benchmarks of the same wei
 CompressAI models have one set of weights per quality and no gain vectors: a converted model gets
 identity gains (every quality index codes at the weights' own rate). Going the other way, the
 gains of one quality are folded into the last convolution of g_a and the first of g_s, which is
-exact: y * gain = conv(x; W * gain, b * gain).
+exact: y * gain = conv(x; W * gain, b * gain); a model with FiLM gets the quality's modulation
+folded into its convolutions (fastcodec.layers.film) the same way.
 """
 import re
 
@@ -54,11 +55,15 @@ def to_compressai_state_dict(model, quality):
     q = torch.tensor([quality - 1])
     gain = model.gains.gain(q).reshape(-1).detach()
     inv_gain = model.gains.inv_gain(q).reshape(-1).detach()
+    folded = {}
+    if getattr(model, "film", None) is not None:   # the quality's FiLM folded into the convolutions
+        for name in ("g_a", "g_s"):
+            folded.update({f"{name}.{k}": v for k, v in model._coding_transform(name, q).state_dict().items()})
     state = {}
     for key, value in model.state_dict().items():
-        if key.startswith("gains."):
+        if key.startswith(("gains.", "film.")):
             continue
-        value = value.detach().clone()
+        value = folded.get(key, value).detach().clone()
         if key == "g_a.6.weight":
             value *= gain[:, None, None, None]
         elif key == "g_a.6.bias":
