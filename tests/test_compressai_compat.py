@@ -118,6 +118,29 @@ def test_folded_gains_code_as_the_quality_they_came_from(arch):
         torch.testing.assert_close(back(x, q0)["x_hat"], ours(x, q5)["x_hat"], atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize("arch", ["bmshj2018-hyperprior", "mbt2018-mean"])
+def test_folded_film_codes_as_the_quality_it_came_from(arch):
+    """The shipped weights modulate their transforms per quality (FiLM): folded for CompressAI, the
+    quality's modulation lands in the convolutions and no film.* tensor is left over."""
+    torch.manual_seed(0)
+    ours = build(arch, N=32, M=48, eb_filters=(3, 3, 3, 3), film=True).eval()
+    with torch.no_grad():
+        for p in ours.film.parameters():
+            p.normal_(0, 0.3)
+    folded = to_compressai_state_dict(ours, quality=6)
+    assert not [k for k in folded if k.startswith("film.")]
+    back = from_compressai_state_dict(folded, arch)
+    x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(2))
+    q0, q5 = torch.tensor([0]), torch.tensor([5])
+    with torch.no_grad():
+        y = ours.analysis_train(x, q5, False)
+        assert float((y - ours.analysis_train(x, q0, False)).abs().max()) > 1e-3   # FiLM does change g_a
+        torch.testing.assert_close(back.analysis_train(x, q0, False), y, atol=1e-4, rtol=1e-4)
+        y_hat = torch.round(4 * torch.randn(1, 48, 4, 4, generator=torch.Generator().manual_seed(3)))
+        torch.testing.assert_close(back.synthesis_train(y_hat, False, q0),
+                                   ours.synthesis_train(y_hat * ours.gains.inv_gain(q5), False, q5), atol=1e-4, rtol=1e-4)
+
+
 PAIRS = ["bmshj2018-factorized", "bmshj2018-hyperprior", "mbt2018-mean", "mbt2018"]
 
 
