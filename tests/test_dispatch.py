@@ -121,3 +121,17 @@ def test_a_forced_backend_holds_in_its_thread_only():
         t.start()
         t.join()
     assert seen == [dispatch.decide(model)["backend"]] and model.backend() == seen[0]
+
+
+def test_processes_starting_together_share_one_measurement(cache, tmp_path):
+    """Four processes deciding at once (as actors starting together): one measures, the others wait
+    for it and read its decision (each process's own timings would differ). A measurement here takes
+    4 s, longer than the processes' start-up differs, so without the lock each would measure."""
+    script = ("import json, sys, fastcodec.models.dispatch as d, fastcodec.zoo as z; "
+              "d.candidates = lambda device='cpu': ('fp32', 'bf16'); import time; "
+              "d.measure = lambda m, b: (time.sleep(2), {'fp32': 1.0, 'bf16': 2.0}[b])[1]; "
+              "r = d.decide(z.load_model('bmshj2018-hyperprior')); print(json.dumps([r['source'], r['backend']]))")
+    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    results = [json.loads(p.communicate()[0]) for p in procs]
+    assert sorted(r[0] for r in results) == ["measured", "stored", "stored", "stored"]
+    assert len({r[1] for r in results}) == 1

@@ -10,8 +10,9 @@ The first coding with a model (per transform configuration) times each candidate
 (g_a then g_s on a 256 x 384 image, best of 3 after a warm-up) and keeps the fastest; a candidate
 must beat the feature rule's choice (FEATURES) by MARGIN to replace it, so timing noise cannot flip
 a decision between two nearly equal paths. The decision is stored in a JSON file keyed by the CPU's
-model name and flags, the fastcodec and torch versions and the model's configuration, so every later
-process on the machine codes with the same path: encoding stays reproducible (the float analysis
+model name and flags, the fastcodec and torch versions and the model's configuration (a file lock
+makes processes that start together wait for one measurement), so every later process on the
+machine codes with the same path: encoding stays reproducible (the float analysis
 decides y, and the paths round y differently). Decodability never depends on it: the prior path is
 integer (the same tables under every choice), only the synthesis' last bits differ.
 
@@ -19,6 +20,7 @@ FASTCODEC_BACKEND: "auto" (default, as above), "features" (the rule, no timing: 
 computes it natively, with the C++ kernels where they run) or a backend name to force. The file:
 $FASTCODEC_CACHE_DIR, else $XDG_CACHE_HOME/fastcodec, else ~/.cache/fastcodec; backends.json.
 `fastcodec.backends()` (and `fastcodec info --backends`) shows the decisions."""
+import contextlib
 import hashlib
 import json
 import os
@@ -126,6 +128,28 @@ def _write(key, record):
         pass
 
 
+@contextlib.contextmanager
+def _machine_lock():
+    """An exclusive lock on the store across processes (fcntl), held while a decision is read or
+    measured and written: processes starting together (Ray actors, Dask workers) wait for the first
+    one's measurement and code with it, instead of each measuring and keeping its own. Where the
+    lock file cannot be made, nothing is locked (the decision then stays per process)."""
+    try:
+        import fcntl
+
+        os.makedirs(os.path.dirname(cache_file()), exist_ok=True)
+        f = open(cache_file() + ".lock", "a")
+    except (ImportError, OSError):
+        yield
+        return
+    with f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def measure(model, backend):
     """Seconds of g_a + g_s on the probe image with `backend` (best of REPEATS after a warm-up)."""
     x = torch.rand(1, 3, *PROBE, generator=torch.Generator().manual_seed(0)).to(model.device)
@@ -160,7 +184,7 @@ def decide(model):
     if len(options) == 1:
         return {"backend": options[0], "source": "only candidate"}
     key = _key(model)
-    with _lock:
+    with _lock, _machine_lock():
         hit = _decisions.get(key) or _read().get(key)
         if hit and hit.get("backend") in options:
             _decisions[key] = hit
