@@ -133,8 +133,11 @@ def _float_model(path):
     """(model with the float weights of `path` loaded strictly, the file's full state)."""
     from fastcodec.models import build
 
+    from fastcodec.zoo.skip_init import skip_init
+
     arch, config, state = load_weights(path)
-    model = build(arch, **config)
+    with skip_init():   # every parameter is loaded below, strictly
+        model = build(arch, **config)
     extra = tuple(model.extra_state_prefixes)
     model.load_state_dict({k: v for k, v in state.items() if not (extra and k.startswith(extra))})
     return model, state
