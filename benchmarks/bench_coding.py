@@ -9,7 +9,6 @@ Each benchmark also checks that the round trip is exact. One thread unless state
 """
 import argparse
 import os
-import platform
 import statistics
 import time
 
@@ -81,12 +80,9 @@ def _interleaved_medians(fns, repeat, stat=statistics.median, clock=time.perf_co
 
 
 def _machine():
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    from fastcodec._cpuinfo import model_name
+
+    model = model_name()
     load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     return f"{model}, {os.cpu_count()} cores, load average {load}"
 

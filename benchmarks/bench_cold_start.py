@@ -12,13 +12,14 @@ files), as for a user's second command."""
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from fastcodec._cpuinfo import model_name
 
 ROOT = Path(__file__).resolve().parents[1]
 KODAK = ROOT.parent / "shared" / "data" / "kodak"
@@ -42,16 +43,6 @@ fastcodec.decode(blob)
 t["decode"] = time.perf_counter()
 print(json.dumps(t))
 """
-
-
-def _cpu():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def phases(args):
@@ -95,7 +86,7 @@ def main():
     args = ap.parse_args()
     p = phases(args)
     c = cli(args)
-    print(f"{_cpu()}, {os.cpu_count()} cores, {args.model} q{args.quality:g}, {args.image.name}, "
+    print(f"{model_name()}, {os.cpu_count()} cores, {args.model} q{args.quality:g}, {args.image.name}, "
           f"medians of {args.runs}, {time.strftime('%Y-%m-%d')}")
     print("| phase | seconds |\n|---|---|")
     for k, v in p.items():

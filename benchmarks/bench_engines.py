@@ -15,7 +15,6 @@ Every output is checked against Codec.encode_batch's bytes (a fast wrong engine 
 import argparse
 import itertools
 import os
-import platform
 import time
 
 import numpy as np
@@ -77,8 +76,9 @@ def main(argv=None):
                         help="instead: a Ray job on this many actors sharing this machine's cores (a cluster in small)")
     args = parser.parse_args(argv)
     expected = expected_bytes(args.model, args.quality)
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-               platform.processor())
+    from fastcodec._cpuinfo import model_name
+
+    cpu = model_name()
     print(f"{args.model} q{args.quality:g}, {args.images} Kodak images per job, {os.cpu_count()} cores ({cpu}), "
           f"{time.strftime('%Y-%m-%d')}")
     if args.simulate:

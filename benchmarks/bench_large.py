@@ -12,7 +12,6 @@ reconstruction by PSNR against the source."""
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -90,6 +89,7 @@ def main():
     if args.phase:
         return phase(args)
     from fastcodec import bitstream
+    from fastcodec._cpuinfo import model_name
 
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "large.fcx")
@@ -104,7 +104,7 @@ def main():
     if args.tile_memory:
         lim.tile_memory = int(args.tile_memory * 2**30)
     print(f"{args.side} x {args.side} = {args.side ** 2 / 1e6:.0f} MP, {args.model} q{args.quality:g}, "
-          f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"{model_name()}, {os.cpu_count()} cores, "
           f"tile_memory {lim.tile_memory / 2**30:.2f} GiB, {time.strftime('%Y-%m-%d')}")
     enc, dec = rows
     print(f"encode: {enc['seconds']:.1f} s, {enc['bytes']:,} bytes ({enc['bpp']:.3f} bpp), {enc['tiles']} tiles, "

@@ -5,33 +5,18 @@ import platform
 import sys
 import time
 
+from fastcodec._cpuinfo import cpu
+
 #: CPU flags worth knowing when comparing timings and float results (x86 SIMD levels, Arm vectors)
 SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
               "avx512_bf16", "amx_bf16", "amx_int8", "asimd", "sve")
-
-
-def _cpuinfo():
-    """(CPU model, set of flags) from /proc/cpuinfo where there is one."""
-    model, flags = "", set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                key = key.strip()
-                if key in ("model name", "Model", "Hardware") and not model:
-                    model = value.strip()
-                elif key in ("flags", "Features") and not flags:
-                    flags = set(value.split())
-    except OSError:
-        pass
-    return model, flags
 
 
 def machine():
     """{cpu, cpu_flags, cores, torch, torch_cpu_capability, torch_threads, python, platform}."""
     import torch
 
-    model, flags = _cpuinfo()
+    model, flags = cpu()
     return {"cpu": model or platform.processor() or platform.machine(),
             "cpu_flags": " ".join(f for f in SIMD_FLAGS if f in flags) if flags else "unknown",
             "cores": os.cpu_count(), "torch": torch.__version__,

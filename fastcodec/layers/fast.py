@@ -16,6 +16,7 @@ import weakref
 import torch
 from torch import nn
 
+from fastcodec._cpuinfo import cpu
 from fastcodec.functional import gdn_fused
 from fastcodec.functional import subpixel
 from fastcodec.functional import winograd
@@ -24,11 +25,7 @@ from fastcodec.layers.gdn import GDN
 @functools.lru_cache(maxsize=1)
 def cpu_has_native_bf16():
     """True where the CPU computes bfloat16 natively (AVX512-BF16 or AMX), so autocast is fast."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
-    except OSError:
-        return False
+    flags = cpu()[1]
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 

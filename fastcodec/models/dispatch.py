@@ -30,6 +30,7 @@ import time
 
 import torch
 
+from fastcodec._cpuinfo import cpu
 from fastcodec.layers.fast import cpu_has_native_bf16
 from fastcodec.layers.fast import supported as native_kernels_supported
 
@@ -66,20 +67,9 @@ def features(device="cpu"):
 
 def cpu_identity():
     """The CPU's model name and the flags that decide the kernels, as one string."""
-    name, flags = "unknown", set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                key = key.strip()
-                if key == "model name" and name == "unknown":
-                    name = value.strip()
-                elif key == "flags" and not flags:
-                    flags = set(value.split())
-    except OSError:
-        pass
+    name, flags = cpu()
     relevant = sorted(f for f in flags if f.startswith(("avx", "amx", "fma")))
-    return f"{name} [{' '.join(relevant)}]"
+    return f"{name or 'unknown'} [{' '.join(relevant)}]"
 
 
 def cache_file():
