@@ -110,10 +110,9 @@ class Codec:
         limits = bitstream.default_limits
         if h < 1 or w < 1 or h > limits.max_side or w > limits.max_side or h * w > limits.max_pixels:
             raise ValueError(f"image of {h}x{w} pixels is outside the size limits (fastcodec.bitstream.default_limits)")
-        need = self.model.coding_memory(h, w)
-        if need > limits.max_memory:
-            raise ValueError(f"image: coding {h}x{w} pixels with {self.name} takes about {need / 2**30:.1f} GiB, over "
-                             f"fastcodec.bitstream.default_limits.max_memory ({limits.max_memory / 2**30:.1f} GiB)")
+        over = _over_memory(self, h, w)
+        if over:
+            raise ValueError(f"image: {over}")
         if not (rgb.flags.writeable and rgb.flags.c_contiguous and rgb.dtype == np.uint8):
             rgb = np.array(rgb, dtype=np.uint8, order="C")   # torch wraps only writable arrays
         x = torch.from_numpy(rgb).permute(2, 0, 1)[None]
@@ -212,12 +211,9 @@ def decode(blob, model=None, device="cpu"):
     header, streams = bitstream.unpack(blob)
     model_streams, alpha_stream = bitstream.split_streams(header, streams)
     codec = _codec_for(header, model, device)
-    limits = bitstream.default_limits
-    need = codec.model.coding_memory(header.height, header.width)
-    if need > limits.max_memory:
-        raise BitstreamError(f"decoding {header.height}x{header.width} pixels with {codec.name} takes about "
-                             f"{need / 2**30:.1f} GiB, over fastcodec.bitstream.default_limits.max_memory "
-                             f"({limits.max_memory / 2**30:.1f} GiB)")
+    over = _over_memory(codec, header.height, header.width)
+    if over:
+        raise BitstreamError(f"decoding: {over}")
     try:
         x_hat = codec.model.decode_image(model_streams, (header.height, header.width), codec.quality)
     except BitstreamError:
@@ -236,6 +232,16 @@ def decode(blob, model=None, device="cpu"):
             raise BitstreamError("alpha stream has the wrong size")
         return np.concatenate([rgb, alpha.reshape(header.height, header.width, 1)], axis=2)
     return rgb
+
+
+def _over_memory(codec, h, w):
+    """Why coding an h x w image with `codec` would exceed fastcodec.bitstream.default_limits.max_memory
+    (the model's coding_memory estimate), or None."""
+    need, limit = codec.model.coding_memory(h, w), bitstream.default_limits.max_memory
+    if need <= limit:
+        return None
+    return (f"{h}x{w} pixels with {codec.name} take about {need / 2**30:.1f} GiB, over "
+            f"fastcodec.bitstream.default_limits.max_memory ({limit / 2**30:.1f} GiB)")
 
 
 def _to_uint8(x):

@@ -137,11 +137,14 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
+def _parse(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["eval"]:  # its options belong to the evaluation's own parser
         argv = ["eval", "--"] + argv[1:]
-    args = build_parser().parse_args(argv)
+    return build_parser().parse_args(argv)
+
+
+def _execute(args):
     if args.command != "train":  # coding commands: before torch loads (fastcodec/_openmp.py)
         from fastcodec import _openmp
 
@@ -157,6 +160,10 @@ def main(argv=None):
         return 130
 
 
+def main(argv=None):
+    return _execute(_parse(argv))
+
+
 #: commands whose process may end without Python's teardown (see run())
 _FAST_EXIT = {"encode", "decode", "info", "models", "demo"}
 
@@ -167,12 +174,10 @@ def run():
     (measured: `python -c "import torch"` 3.6 s, with os._exit 2.5 s, AVX2 EPYC, 2026-12-07). Every
     output file is already closed and renamed (atomic writes) by then; stdout and stderr are flushed
     here. The Ray and Dask engines keep the normal exit (their shutdown hooks run at exit)."""
-    argv = sys.argv[1:]
-    rc = main(argv)
-    command = argv[0] if argv else ""
-    engine = next((a.split("=", 1)[1] if "=" in a else argv[i + 1] for i, a in enumerate(argv)
-                   if a.startswith("--engine") and (("=" in a) or i + 1 < len(argv))), "local")
-    if command in _FAST_EXIT and engine == "local" and os.environ.get("FASTCODEC_FAST_EXIT", "1") != "0":
+    args = _parse()
+    rc = _execute(args)
+    if (args.command in _FAST_EXIT and getattr(args, "engine", "local") == "local"
+            and os.environ.get("FASTCODEC_FAST_EXIT", "1") != "0"):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(rc if isinstance(rc, int) else 1)
