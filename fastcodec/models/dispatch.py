@@ -174,11 +174,15 @@ def decide(model):
     if len(options) == 1:
         return {"backend": options[0], "source": "only candidate"}
     key = _key(model)
+    with _lock:
+        hit = _decisions.get(key)
+    if hit is not None:   # decided earlier in this process: no file, no lock
+        return _as_read(hit)
     with _lock, _machine_lock():
         hit = _decisions.get(key) or _read().get(key)
         if hit and hit.get("backend") in options:
             _decisions[key] = hit
-            return {**hit, "source": "stored" if hit.get("source") == "measured" else hit.get("source")}
+            return _as_read(hit)
         rule = features(device)
         times = {b: measure(model, b) for b in options}
         best = min(times, key=times.get)
@@ -190,6 +194,11 @@ def decide(model):
         _decisions[key] = record
         _write(key, record)
         return record
+
+
+def _as_read(record):
+    """A stored record as a later reader sees it ("measured" becomes "stored")."""
+    return {**record, "source": "stored" if record.get("source") == "measured" else record.get("source")}
 
 
 def forget():
