@@ -11,6 +11,7 @@ _ARCHITECTURES = {
     "mbt2018-mean": "fastcodec.models.mbt2018_mean:MeanScaleHyperprior",
     "mbt2018": "fastcodec.models.mbt2018:JointAutoregressiveHierarchicalPriors",
     "he2021-checkerboard": "fastcodec.models.he2021_checkerboard:CheckerboardContext",
+    "elic2022": "fastcodec.models.elic2022:SpaceChannelContext",
 }
 
 

@@ -1,0 +1,159 @@
+"""elic2022, the space-channel context model (fastcodec.latent.space_channel): it starts as the
+mean-scale hyperprior it is warm-started from, no entropy parameter ever sees its own symbol or a
+later one, the decoder rebuilds the encoder's latent, and the context stage of training
+(fastcodec.train.fit_context) trains the context networks alone and resumes."""
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from fastcodec.layers import anchor_mask  # noqa: E402
+from fastcodec.latent.space_channel import default_groups  # noqa: E402
+from fastcodec.models import build  # noqa: E402
+
+
+def _pair(seed=0):
+    """(elic2022, mbt2018-mean) of N=16, M=24 with the same transforms and hyperprior."""
+    torch.manual_seed(seed)
+    base = build("mbt2018-mean", N=16, M=24)
+    with torch.no_grad():
+        base.gains.log_gain.add_(2.0)       # non-trivial latents from random weights
+        base.gains.log_inv_gain.sub_(2.0)
+    elic = build("elic2022", N=16, M=24)
+    missing, unexpected = elic.load_state_dict(base.state_dict(), strict=False)
+    assert not unexpected and all(k.split(".")[0] in ("channel_context", "spatial_context", "param_aggregation")
+                                  for k in missing)
+    return elic.eval(), base.eval()
+
+
+def _randomize_context(model, seed=1, std=0.05):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.split(".")[0] in ("channel_context", "spatial_context", "param_aggregation"):
+                p.copy_(torch.randn(p.shape, generator=g) * std)
+
+
+def test_default_groups():
+    assert default_groups(192) == (16, 16, 32, 64, 64)
+    assert default_groups(320) == (16, 16, 32, 64, 192)
+    assert sum(default_groups(24)) == 24 and len(default_groups(24)) == 5
+    with pytest.raises(ValueError, match="groups"):
+        build("elic2022", N=16, M=24, groups=(8, 8, 4))
+
+
+def test_config_rebuilds_the_model():
+    m = build("elic2022", N=16, M=24, groups=(4, 4, 16), context_hidden=8)
+    cfg = m.config()
+    assert cfg["groups"] == [4, 4, 16] and cfg["context_hidden"] == 8
+    twin = build("elic2022", **json.loads(json.dumps(cfg)))
+    assert [(k, v.shape) for k, v in twin.state_dict().items()] == [(k, v.shape) for k, v in m.state_dict().items()]
+
+
+def test_a_fresh_model_codes_as_its_mean_scale_hyperprior():
+    """The aggregation's last layers start at zero: the same likelihoods and the same decoded image
+    as mbt2018-mean on the same transforms (the symbols are coded in another order)."""
+    elic, base = _pair()
+    x = torch.rand(1, 3, 128, 192, generator=torch.Generator().manual_seed(2))  # a multiple of 64: the training pass does not pad
+    q = torch.tensor([3])
+    with torch.no_grad():
+        a, b = elic(x, q), base(x, q)
+    for name in ("y", "z"):
+        assert torch.allclose(a["likelihoods"][name], b["likelihoods"][name], rtol=1e-5, atol=1e-7)
+    ca, cb = elic.compress(x, 3), base.compress(x, 3)
+    assert ca["strings"][0] == cb["strings"][0]                       # the same side stream
+    assert abs(len(ca["strings"][1]) - len(cb["strings"][1])) <= 8    # y: the same symbols and tables
+    assert torch.equal(elic.decompress(ca["strings"], ca["latent"], ca["size"], 3),
+                       base.decompress(cb["strings"], cb["latent"], cb["size"], 3))
+
+
+@pytest.mark.parametrize("size", [(1, 1), (64, 64), (70, 129)])
+def test_the_decoder_rebuilds_the_encoders_latent(size):
+    elic, _ = _pair()
+    _randomize_context(elic)
+    x = torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(3))
+    for q in (0, 7):
+        qt = elic._q(q)
+        with torch.no_grad():
+            xp, _, latent = elic.prepare(x, q)
+            y, z = elic.encode_latents(xp, qt)
+        strings = elic.code_latents(y, z, qt)
+        y_hat = elic.latent_codec.decompress(strings, latent)
+        # each element decoded to its own symbol around the mean the encoder used
+        assert float((y_hat - y).abs().max()) <= 0.5 + 1e-4
+        # and the training pass (eval mode: rounding) predicts the same latent
+        with torch.no_grad():
+            trained, _ = elic.latent_codec.forward(y, qt)
+        assert float((trained - y_hat).abs().max()) < 1e-3
+        x_hat = elic.decompress(strings, latent, size, q)
+        assert x_hat.shape == x.shape
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, 4])
+def test_no_entropy_parameter_sees_its_own_symbol_or_a_later_one(k):
+    """Gradients of group k's (scale, mean) at one position with respect to y: zero for every later
+    group, for the group's own non-anchors, and for its own anchors where the position is itself an
+    anchor; not zero for what it may see (earlier groups; the group's anchors around a non-anchor)."""
+    elic, _ = _pair()
+    _randomize_context(elic, std=0.2)
+    codec = elic.latent_codec
+    H, W = 8, 9
+    y = (torch.randn(1, 24, H, W, generator=torch.Generator().manual_seed(4)) * 3).requires_grad_()
+    hyper = torch.randn(1, 48, H, W, generator=torch.Generator().manual_seed(5))
+    start, stop = codec.starts[k], codec.starts[k] + codec.groups[k]
+    anchors = anchor_mask(H, W)[0, 0]
+    for (r, c) in ((4, 4), (4, 5)):                          # an anchor, a non-anchor
+        scales, means, _ = codec._train_passes(y, hyper, lambda t: t, autocast=False)
+        out = scales[0, start:stop, r, c].sum() + means[0, start:stop, r, c].sum()
+        (grad,) = torch.autograd.grad(out, y)
+        g = grad[0].abs()
+        assert float(g[stop:].sum()) == 0.0                   # later groups
+        own = g[start:stop]
+        assert float(own[:, ~anchors].sum()) == 0.0           # the group's non-anchors, itself included
+        if anchors[r, c]:
+            assert float(own.sum()) == 0.0                    # an anchor sees none of its group
+        else:
+            assert float(own[:, anchors].sum()) > 0.0        # a non-anchor sees the anchors around it
+        if k > 0:
+            assert float(g[:start].sum()) > 0.0               # the earlier groups
+
+
+def test_training_forward_and_backward_reach_every_context_network():
+    elic, _ = _pair()
+    _randomize_context(elic)
+    elic.train()
+    x = torch.rand(2, 3, 64, 64)
+    out = elic(x, torch.tensor([0, 7]))
+    loss = sum(-torch.log2(v).sum() for v in out["likelihoods"].values()) + out["x_hat"].square().mean()
+    loss.backward()
+    for name, p in elic.named_parameters():
+        if name.split(".")[0] in ("channel_context", "spatial_context", "param_aggregation"):
+            assert p.grad is not None and float(p.grad.abs().sum()) > 0, name
+
+
+def test_fit_context_trains_the_context_networks_alone_and_resumes(tmp_path):
+    from fastcodec.train.fit_context import context_parameters, fit_context
+
+    elic, _ = _pair()
+    elic.rate_quantization = "round"
+    g = torch.Generator().manual_seed(6)
+    y_cache = torch.randn(16, 24, 4, 4, generator=g) * 4
+    y_cache[:, 12:] += y_cache[:, :12] * 0.8                 # channel correlation to learn
+    q_cache = torch.arange(16) % 8
+    frozen = {k: v.clone() for k, v in elic.state_dict().items()
+              if k.split(".")[0] not in ("channel_context", "spatial_context", "param_aggregation")}
+    before = {k: p.detach().clone() for k, p in context_parameters(elic).items()}
+    logs = []
+    assert fit_context(elic, y_cache, q_cache, tmp_path, steps=30, batch=4, lr=1e-3, log=logs.append) == 30
+    state = elic.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in frozen.items())
+    assert any(not torch.equal(state[k], v) for k, v in before.items())
+    ckpt = torch.load(tmp_path / "ckpt.pt", weights_only=True)
+    assert ckpt["step"] == 30 and "ema" in ckpt and json.loads(ckpt["config"])["M"] == 24
+    twin, _ = _pair()
+    assert fit_context(twin, y_cache, q_cache, tmp_path, steps=40, batch=4, lr=1e-3, log=logs.append) == 40
+    assert any("resumed" in line for line in logs)
+    lines = [json.loads(l) for l in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert all(np.isfinite(v) for rec in lines for v in rec.get("bpp", []))
