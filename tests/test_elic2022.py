@@ -157,3 +157,94 @@ def test_fit_context_trains_the_context_networks_alone_and_resumes(tmp_path):
     assert any("resumed" in line for line in logs)
     lines = [json.loads(l) for l in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert all(np.isfinite(v) for rec in lines for v in rec.get("bpp", []))
+
+
+# -- the integer path ----------------------------------------------------------------------------
+def _frozen(seed=0):
+    """A small elic2022 with non-trivial context networks and a frozen integer prior path."""
+    elic, _ = _pair(seed)
+    _randomize_context(elic, std=0.05)
+    g = torch.Generator().manual_seed(7)
+    calibration = []
+    for q in (0, 7):
+        x = torch.rand(1, 3, 128, 128, generator=g)
+        with torch.no_grad():
+            xp, qt, _ = elic.prepare(x, q)
+            calibration.append(elic.encode_latents(xp, qt))
+    elic.freeze_prior(calibration)
+    assert elic.int_context is not None and elic.int_h_s is not None
+    return elic
+
+
+@pytest.fixture(scope="module")
+def frozen():
+    return _frozen()
+
+
+def _image(seed=8, size=(70, 129)):
+    return torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(seed))
+
+
+def test_integer_path_reference_and_core_code_the_same_bits(frozen):
+    x = _image()
+    for q in (0, 7):
+        frozen.context_backend = "core"
+        core = frozen.compress(x, q)
+        x_core = frozen.decompress(core["strings"], core["latent"], core["size"], q)
+        frozen.context_backend = "reference"
+        try:
+            ref = frozen.compress(x, q)
+            x_ref = frozen.decompress(core["strings"], core["latent"], core["size"], q)
+        finally:
+            frozen.context_backend = "core"
+        assert ref["strings"] == core["strings"]
+        assert torch.equal(x_ref, x_core)
+
+
+def test_integer_path_decodes_the_encoders_latent_and_codes_like_the_float_path(frozen):
+    x = _image(9, (128, 192))
+    q = 5
+    qt = frozen._q(q)
+    with torch.no_grad():
+        xp, _, latent = frozen.prepare(x, q)
+        y, z = frozen.encode_latents(xp, qt)
+    strings = frozen.code_latents(y, z, qt)
+    y_hat = frozen.latent_codec.decompress(strings, latent)
+    assert float((y_hat - y).abs().max()) <= 0.5 + 1e-4
+    codec = frozen.latent_codec
+    saved, codec.int_context = codec.int_context, None
+    try:
+        float_strings = codec.compress(y, z)
+    finally:
+        codec.int_context = saved
+    # fixed point with a format per channel: within a few percent of the float networks' bits
+    assert abs(len(strings[1]) / len(float_strings[1]) - 1) < 0.05
+
+
+def test_the_integer_path_ships_with_the_weights_and_is_checked_at_load(frozen):
+    x = _image(10)
+    blob = frozen.compress(x, 3)["strings"]
+    tensors = frozen.extra_state()
+    assert any(k.startswith("int_sc.") for k in tensors) and not any(k.endswith("weight_q") for k in tensors)
+    twin = build("elic2022", **frozen.config())
+    twin.load_state_dict(frozen.state_dict())
+    twin.load_extra_state(tensors)
+    assert twin.int_context is not None
+    assert twin.eval().compress(x, 3)["strings"] == blob
+    # float weights that do not match the shipped integers are refused
+    twin = build("elic2022", **frozen.config())
+    state = frozen.state_dict()
+    state["param_aggregation.0.0.weight"] = state["param_aggregation.0.0.weight"] * 1.5
+    twin.load_state_dict(state)
+    with pytest.raises(ValueError, match="digest"):
+        twin.load_extra_state(tensors)
+
+
+def test_a_damaged_stream_raises_a_bitstream_error(frozen):
+    from fastcodec import BitstreamError
+
+    c = frozen.compress(_image(11), 7)
+    y_stream = c["strings"][1]
+    for bad in (y_stream[: len(y_stream) // 2], b"", bytes(len(y_stream))):
+        with pytest.raises(BitstreamError):
+            frozen.decompress([c["strings"][0], bad], c["latent"], c["size"], 7)

@@ -18,9 +18,11 @@ last layer starts at zero, so a fresh model codes exactly as the mean-scale hype
 transforms it starts from, and training only moves it from there.
 
 Decoding takes 2 x (number of groups) parallel passes over the whole latent; the encoder runs the
-very same passes (one function, `_passes`, serves both), so both sides compute the same tables.
-Without a frozen integer path the float networks decide the tables: a stream decodes on the same
-kind of machine only (as for every model with fresh float weights). Training runs the same passes
+very same passes (one function serves both), so both sides compute the same tables. With a frozen
+integer path (fastcodec.integer.space_channel, frozen at export with the integer h_s and shipped
+with the weights) the passes are exact integer arithmetic: a stream decodes identically on every
+machine. Without one (fresh float weights) the float networks decide the tables: a stream decodes
+on the same kind of machine only. Training runs the same passes
 as coding, on rounded context inputs (straight-through), with the rate on noisy or rounded latents
 per the owner's rate_quantization."""
 import numpy as np
@@ -47,11 +49,17 @@ def default_groups(M):
 
 
 class SpaceChannelLatent(HyperpriorLatent):
+    #: weights-file prefix of the frozen integer context path (not part of state_dict())
+    INT_CTX_PREFIX = "int_sc."
+    integer_prefixes = ("int_h_s.", "int_sc.")
+
     def __init__(self, owner, groups):
         super().__init__(owner, mean_scale=True)
         self.groups = tuple(int(g) for g in groups)
         self.channels = sum(self.groups)
         self.starts = tuple(int(s) for s in np.cumsum((0,) + self.groups[:-1]))
+        #: the frozen integer context path (fastcodec.integer.space_channel), or None
+        self.int_context = None
 
     def _slice(self, k):
         return slice(self.starts[k], self.starts[k] + self.groups[k])
@@ -129,6 +137,8 @@ class SpaceChannelLatent(HyperpriorLatent):
         return y_hat
 
     def compress(self, y, z, q=None):
+        if self.use_integer_path():
+            return self.compress_int(y, z)
         z_string, hyper = self.hyper(z)
         symbols, indexes = [], []
 
@@ -142,6 +152,8 @@ class SpaceChannelLatent(HyperpriorLatent):
         return [z_string, coding.encode(np.concatenate(symbols), np.concatenate(indexes), GaussianCoder.table())]
 
     def decompress(self, strings, y_shape, q=None):
+        if self.use_integer_path():
+            return self.decompress_int(strings, y_shape)
         hyper = self.hyper_decode(strings[0], y_shape)
         table = GaussianCoder.table()
         dec = coding.StreamDecoder(strings[1])
@@ -153,3 +165,81 @@ class SpaceChannelLatent(HyperpriorLatent):
         y_hat = self._passes(hyper, tuple(y_shape), code)
         dec.finish()
         return y_hat
+
+    # -- the integer path ------------------------------------------------------------------------
+    def use_integer_path(self):
+        return self.int_context is not None and self.int_h_s is not None
+
+    def _int_backend(self):
+        return "reference" if self.owner.context_backend == "reference" else "core"
+
+    def _hyper_int(self, z_hat):
+        """The integer h_s output, int64 [1, 2M, H, W] in its per-channel formats."""
+        return self.prior_int(z_hat.cpu(), "reference" if self._int_backend() == "reference" else None)
+
+    def compress_int(self, y, z):
+        z_string = self.z.encode(z)
+        hyper = self._hyper_int(torch.round(z))
+        net = self.int_context
+        y64 = y[0].detach().double().cpu()
+        symbols, indexes = [], []
+
+        def code(k, mask, index, mean):
+            st = self.starts[k]
+            mu = mean.double() * torch.pow(2.0, -net.mean_frac(k).double())[:, None]
+            sym = torch.round(y64[st:st + self.groups[k]][:, mask] - mu).to(torch.int64)
+            symbols.append(sym.reshape(-1))
+            indexes.append(index.reshape(-1))
+            return sym
+
+        net.passes(hyper, code, self._int_backend())
+        sym = np.ascontiguousarray(torch.cat(symbols).to(torch.int32).numpy())
+        idx = np.ascontiguousarray(torch.cat(indexes).numpy())
+        return [z_string, coding.encode(sym, idx, GaussianCoder.table())]
+
+    def decompress_int(self, strings, y_shape):
+        z_hat = self.z.decode(strings[0], self.z_shape(y_shape))
+        hyper = self._hyper_int(z_hat)
+        table = GaussianCoder.table()
+        dec = coding.StreamDecoder(strings[1])
+
+        def code(k, mask, index, mean):
+            sym = dec.decode(np.ascontiguousarray(index.numpy()), table)
+            return torch.from_numpy(np.asarray(sym, dtype=np.int64)).reshape(index.shape)
+
+        symbols, means = self.int_context.passes(hyper, code, self._int_backend())
+        dec.finish()
+        return self.int_context.latent(symbols, means).to(self.owner.device)
+
+    @torch.no_grad()
+    def freeze_prior(self, calibration):
+        """Freezes h_s and, with (y, z) calibration pairs, the context networks into integers."""
+        from fastcodec.entropy.coders import table_scales
+        from fastcodec.integer.space_channel import freeze_space_channel
+
+        int_h_s = super().freeze_prior(calibration)
+        pairs = [(y.float().cpu(), z.float().cpu()) for y, z in calibration] \
+            if all(isinstance(c, (tuple, list)) for c in calibration) else []
+        if pairs:
+            device = self.owner.device
+            self.int_context = freeze_space_channel(self.owner.cpu(), int_h_s, pairs, table_scales())
+            self.owner.to(device)
+        return int_h_s
+
+    def integer_state(self):
+        out = super().integer_state()
+        if self.int_context is not None:
+            out.update({self.INT_CTX_PREFIX + k: v for k, v in self.int_context.ship_state().items()})
+        return out
+
+    def set_integer_state(self, tensors):
+        from fastcodec.integer.space_channel import IntSpaceChannel
+
+        super().set_integer_state(tensors)
+        ctx = {k[len(self.INT_CTX_PREFIX):]: v for k, v in tensors.items() if k.startswith(self.INT_CTX_PREFIX)}
+        if ctx:
+            self.int_context = IntSpaceChannel.from_state(self.owner, ctx)
+
+    def reset(self):
+        super().reset()
+        self.int_context = None

@@ -34,6 +34,15 @@ def param_aggregation(c_in, c_out, hidden=(160, 128)):
 class SpaceChannelContext(MeanScaleHyperprior):
     name = "elic2022"
 
+    #: where the frozen integer context networks run: "core" (C++) or "reference" (torch); the
+    #: bitstreams are identical
+    context_backend = "core"
+
+    @property
+    def int_context(self):
+        """The frozen integer context path when the weights carry one, else None."""
+        return self.latent_codec.int_context
+
     def __init__(self, N=128, M=192, eb_filters=(3, 3, 3), groups=None, context_hidden=64):
         super().__init__(N, M, eb_filters)
         groups = tuple(groups) if groups is not None else default_groups(M)
