@@ -13,6 +13,8 @@ from fastcodec.layers import anchor_mask  # noqa: E402
 from fastcodec.latent.space_channel import default_groups  # noqa: E402
 from fastcodec.models import build  # noqa: E402
 
+CONTEXT = ("hyper_embedding", "channel_context", "spatial_context", "param_aggregation")
+
 
 def _pair(seed=0):
     """(elic2022, mbt2018-mean) of N=16, M=24 with the same transforms and hyperprior."""
@@ -23,7 +25,7 @@ def _pair(seed=0):
         base.gains.log_inv_gain.sub_(2.0)
     elic = build("elic2022", N=16, M=24)
     missing, unexpected = elic.load_state_dict(base.state_dict(), strict=False)
-    assert not unexpected and all(k.split(".")[0] in ("channel_context", "spatial_context", "param_aggregation")
+    assert not unexpected and all(k.split(".")[0] in CONTEXT
                                   for k in missing)
     return elic.eval(), base.eval()
 
@@ -32,7 +34,7 @@ def _randomize_context(model, seed=1, std=0.05):
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if name.split(".")[0] in ("channel_context", "spatial_context", "param_aggregation"):
+            if name.split(".")[0] in CONTEXT:
                 p.copy_(torch.randn(p.shape, generator=g) * std)
 
 
@@ -129,7 +131,7 @@ def test_training_forward_and_backward_reach_every_context_network():
     loss = sum(-torch.log2(v).sum() for v in out["likelihoods"].values()) + out["x_hat"].square().mean()
     loss.backward()
     for name, p in elic.named_parameters():
-        if name.split(".")[0] in ("channel_context", "spatial_context", "param_aggregation"):
+        if name.split(".")[0] in CONTEXT:
             assert p.grad is not None and float(p.grad.abs().sum()) > 0, name
 
 
@@ -143,7 +145,7 @@ def test_fit_context_trains_the_context_networks_alone_and_resumes(tmp_path):
     y_cache[:, 12:] += y_cache[:, :12] * 0.8                 # channel correlation to learn
     q_cache = torch.arange(16) % 8
     frozen = {k: v.clone() for k, v in elic.state_dict().items()
-              if k.split(".")[0] not in ("channel_context", "spatial_context", "param_aggregation")}
+              if k.split(".")[0] not in CONTEXT}
     before = {k: p.detach().clone() for k, p in context_parameters(elic).items()}
     logs = []
     assert fit_context(elic, y_cache, q_cache, tmp_path, steps=30, batch=4, lr=1e-3, log=logs.append) == 30

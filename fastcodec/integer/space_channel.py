@@ -25,6 +25,8 @@ from fastcodec.integer.context import ACC_LIMIT, ACT_AMAX, LEAKY_SHIFT, _channel
 from fastcodec.integer.network import weight_digest
 
 FORMAT_VERSION = 1
+#: inputs of fewer positions run on one thread (the integers are the same on any count)
+SMALL_POSITIONS = 4096
 
 
 class Int32ConvCols(Int32Conv):
@@ -122,11 +124,13 @@ def rebuild_net(seq, tensors):
 
 
 class IntSpaceChannel(nn.Module):
-    """The frozen context path of elic2022: per group k, cc[k] (channel context, None for k = 0),
-    sc[k] (spatial context), agg[k] (parameter aggregation) and the formats of its parameters."""
+    """The frozen context path of elic2022: emb (the hyper embedding), per group k cc[k - 1]
+    (channel context, k >= 1), sc[k] (spatial context), agg[k] (parameter aggregation) and the
+    formats of its parameters."""
 
-    def __init__(self, groups, y_frac, cc, sc, agg, base_shift, delta_shift, params_frac, thresholds):
+    def __init__(self, groups, y_frac, emb, cc, sc, agg, base_shift, delta_shift, params_frac, thresholds):
         super().__init__()
+        self.emb = emb
         self.groups = tuple(int(g) for g in groups)
         self.starts = tuple(int(s) for s in np.cumsum((0,) + self.groups[:-1]))
         self.M = sum(self.groups)
@@ -150,74 +154,105 @@ class IntSpaceChannel(nn.Module):
         return slice(s, s + 2 * self.groups[k])
 
     def nets(self):
-        return list(self.cc) + list(self.sc) + list(self.agg)
+        return [self.emb] + list(self.cc) + list(self.sc) + list(self.agg)
 
     def int_weights(self):
         return [l.weight_q for net in self.nets() for l in net.layers]
 
     # -- the passes -------------------------------------------------------------------------------
+    # Everything is channel-last ([H, W, C] or [n, C] int64): the C++ core's layout, so a network
+    # call converts nothing but the dtype. The aggregation is 1x1 layers, so each pass runs it on
+    # the positions of that pass only (half the latent).
     @staticmethod
     def _run(net, a, backend):
-        return net.forward_int(a, "reference" if backend == "reference" else "core")
+        """net of a [H, W, C] integer tensor -> int64 [H, W, C']."""
+        if backend == "reference":
+            out = net.forward_int(a.permute(2, 0, 1)[None].to(torch.int64), "reference")
+            return out[0].permute(1, 2, 0)
+        lim = net.layers[0].in_amax
+        z = np.ascontiguousarray(a.to(torch.int32).clamp_(-lim, lim).numpy())
+        # the core starts a pool of threads per call: on a Kodak-sized latent (1,536 positions) one
+        # thread ran the passes' networks in 69 ms, two in 101 (AVX2 EPYC, 2026-12-08)
+        threads = 1 if z.shape[0] * z.shape[1] < SMALL_POSITIONS else torch.get_num_threads()
+        return torch.from_numpy(net.core().run(z, threads)).to(torch.int64)
 
-    def group_params(self, k, hyper, ch, sp, backend):
-        """int64 (scales [1, c, H, W], means [1, c, H, W]) of group k."""
+    def _consts(self, k):
+        """Group k's shifts, thresholds and formats as int64 tensors, made once."""
+        cache = self.__dict__.setdefault("_const_cache", {})
+        if k not in cache:
+            c, ps = self.groups[k], self._param_slice(k)
+            st = self.starts[k]
+            bs, ds = (t[ps].to(torch.int64) for t in (self.base_shift, self.delta_shift))
+            mf = self.params_frac[ps][c:].to(torch.int64)
+            cache[k] = {"bs": bs, "bs_half": (1 << bs) >> 1, "ds": ds, "ds_half": (1 << ds) >> 1,
+                        "thr": self.thresholds[st:st + c].to(torch.int64).contiguous(), "mean_frac": mf,
+                        "y_shift": mf - self.y_frac}
+        return cache[k]
+
+    def group_params(self, k, hyper, emb, ch, sp, backend):
+        """int64 (scales [n, c], means [n, c]) of group k at n positions, from the hyper output, its
+        embedding, the channel context and the spatial context there ([n, 2M], [n, E], [n, 2c] or
+        None, [n, c]). The shifts to the parameters' formats are never negative: round half up is
+        (a + 2^(d-1)) >> d."""
         c, st, M = self.groups[k], self.starts[k], self.M
         base = torch.cat([hyper[:, st:st + c], hyper[:, M + st:M + st + c]], 1)
-        delta = self._run(self.agg[k], torch.cat([hyper] + ([ch] if ch is not None else []) + [sp], 1), backend)
-        ps = self._param_slice(k)
-        bs = self.base_shift[ps].to(torch.int64).reshape(1, -1, 1, 1)
-        ds = self.delta_shift[ps].to(torch.int64).reshape(1, -1, 1, 1)
-        p = _round_shift(base, bs) + _round_shift(delta, ds)
+        inp = torch.cat([emb] + ([ch] if ch is not None else []) + [sp], 1)
+        delta = self._run(self.agg[k], inp[:, None, :], backend)[:, 0, :]
+        g = self._consts(k)
+        p = ((base + g["bs_half"]) >> g["bs"]) + ((delta + g["ds_half"]) >> g["ds"])
         return p[:, :c], p[:, c:]
 
     def scale_index(self, k, s):
         """int64 scales [c, n] of group k -> int32 table indexes [c, n]."""
-        st = self.starts[k]
-        thr = self.thresholds[st:st + self.groups[k]].to(torch.int64)          # [c, T]
-        idx = (thr[:, None, :] < s[:, :, None]).sum(-1)
-        return idx.clamp_(max=thr.shape[1] - 1).to(torch.int32)
+        thr = self._consts(k)["thr"]          # [c, T], ascending
+        # #{t : thr[t] < s} of a sorted row is the first t with thr[t] >= s
+        idx = torch.searchsorted(thr, s.contiguous(), right=False, out_int32=True)
+        return idx.clamp_(max=thr.shape[1] - 1)
 
     def mean_frac(self, k):
-        return self.params_frac[self._param_slice(k)][self.groups[k]:].to(torch.int64)
+        return self._consts(k)["mean_frac"]
 
     def y_context(self, k, sym, mean):
-        """Decoded values of group k in the context format: clamp(sym 2^f_y + round_shift(mean, f_m - f_y))."""
-        d = (self.mean_frac(k) - self.y_frac).reshape(-1, *([1] * (mean.dim() - 1)))
-        v = sym.to(torch.int64) * (1 << self.y_frac) + _round_shift(mean.to(torch.int64), d)
+        """Decoded values [n, c] of group k in the context format: clamp(sym 2^f_y + round_shift(mean, f_m - f_y))."""
+        v = sym * (1 << self.y_frac) + _round_shift(mean, self._consts(k)["y_shift"])
         return v.clamp_(-ACT_AMAX, ACT_AMAX)
 
     def passes(self, hyper, code, backend="core"):
-        """The 2 x groups coding passes. hyper: int64 [1, 2M, H, W] (the integer h_s output);
-        code(k, mask [H, W], index [c, n] int32, mean [c, n] int64) -> symbols [c, n] (int64).
-        Returns (symbols, means) int64 [1, M, H, W] of the whole latent."""
+        """The 2 x groups coding passes. hyper: int64 [H, W, 2M] (the integer h_s output,
+        channel-last); code(k, mask [H, W], index [c, n] int32, mean [c, n] int64) -> symbols [c, n]
+        (int64), channel-major as the stream holds them. Returns (symbols, means) int64 [H, W, M]."""
         from fastcodec.functional.masked_conv import anchor_mask
 
-        _, _, H, W = hyper.shape
+        H, W, _ = hyper.shape
         a = anchor_mask(H, W)[0, 0]
-        yctx = torch.zeros(1, self.M, H, W, dtype=torch.int64)
-        symbols = torch.zeros(1, self.M, H, W, dtype=torch.int64)
-        means = torch.zeros(1, self.M, H, W, dtype=torch.int64)
+        rows = [torch.nonzero(m.reshape(-1))[:, 0] for m in (a, ~a)]   # flat positions of each pass
+        hyper = hyper.reshape(H * W, -1)
+        yctx = torch.zeros(H, W, self.M, dtype=torch.int64)
+        symbols = torch.zeros(H * W, self.M, dtype=torch.int64)
+        means = torch.zeros(H * W, self.M, dtype=torch.int64)
+        emb = self._run(self.emb, hyper.reshape(H, W, -1), backend).reshape(H * W, -1)
+        parts = [(hyper.index_select(0, r), emb.index_select(0, r)) for r in rows]
         for k, c in enumerate(self.groups):
             st = self.starts[k]
-            ch = self._run(self.cc[k - 1], yctx[:, :st], backend) if k else None
-            yk = torch.zeros(1, c, H, W, dtype=torch.int64)
-            for mask, sp in ((a, torch.zeros(1, c, H, W, dtype=torch.int64)), (~a, None)):
-                if sp is None:
-                    sp = self._run(self.sc[k], yk, backend)
-                s, m = self.group_params(k, hyper, ch, sp, backend)
-                m_at = m[0][:, mask]
-                sym = code(k, mask, self.scale_index(k, s[0][:, mask]), m_at)
-                symbols[0, st:st + c][:, mask] = sym
-                means[0, st:st + c][:, mask] = m_at
-                yk[0][:, mask] = self.y_context(k, sym, m_at)
-            yctx[:, st:st + c] = yk
+            ch = self._run(self.cc[k - 1], yctx[:, :, :st], backend).reshape(H * W, -1) if k else None
+            yk = torch.zeros(H * W, c, dtype=torch.int64)
+            for p, (mask, r) in enumerate(zip((a, ~a), rows)):
+                sp = (torch.zeros(len(r), c, dtype=torch.int64) if p == 0 else
+                      self._run(self.sc[k], yk.reshape(H, W, c), backend).reshape(H * W, c).index_select(0, r))
+                s, m = self.group_params(k, parts[p][0], parts[p][1], ch.index_select(0, r) if k else None, sp, backend)
+                sym = code(k, mask, self.scale_index(k, s.t()), m.t().contiguous()).t()
+                symbols[r, st:st + c] = sym
+                means[r, st:st + c] = m
+                yk[r] = self.y_context(k, sym, m)
+            yctx[:, :, st:st + c] = yk.reshape(H, W, c)
+        symbols, means = symbols.reshape(H, W, -1), means.reshape(H, W, -1)
         return symbols, means
 
     def latent(self, symbols, means):
-        """y_hat float32 [1, M, H, W] = symbols + means 2^-f_m (exact)."""
+        """y_hat float32 [1, M, H, W] = symbols + means 2^-f_m (exact) of the passes' [H, W, M]."""
         fm = torch.cat([self.mean_frac(k) for k in range(len(self.groups))]).double()
-        return (symbols.double() + means.double() * torch.pow(2.0, -fm).reshape(1, -1, 1, 1)).float()
+        y = (symbols.double() + means.double() * torch.pow(2.0, -fm)).float()
+        return y.permute(2, 0, 1)[None].contiguous()
 
     # -- shipping -----------------------------------------------------------------------------------
     def ship_state(self):
@@ -237,10 +272,11 @@ class IntSpaceChannel(nn.Module):
         def sub(prefix):
             return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
 
+        emb = rebuild_net(model.hyper_embedding, sub("emb."))
         cc = [rebuild_net(model.channel_context[i], sub(f"cc.{i}.")) for i in range(len(groups) - 1)]
         sc = [rebuild_net(model.spatial_context[i], sub(f"sc.{i}.")) for i in range(len(groups))]
         agg = [rebuild_net(model.param_aggregation[i], sub(f"agg.{i}.")) for i in range(len(groups))]
-        net = cls(groups, int(tensors["y_frac_t"][0]), cc, sc, agg, tensors["base_shift"], tensors["delta_shift"],
+        net = cls(groups, int(tensors["y_frac_t"][0]), emb, cc, sc, agg, tensors["base_shift"], tensors["delta_shift"],
                   tensors["params_frac"], tensors["thresholds"])
         if not torch.equal(weight_digest(net.int_weights()), tensors["weights_digest"].to(torch.uint8)):
             raise ValueError("the integer context path rebuilt from the float weights does not match its digest")
@@ -258,7 +294,7 @@ def freeze_space_channel(model, int_h_s, calibration, table_scales, headroom=2.0
     codec = model.latent_codec
     groups, starts, M = codec.groups, codec.starts, codec.channels
     hs_frac = torch.as_tensor(int_h_s.out_frac, dtype=torch.int64).reshape(-1).expand(2 * M)
-    rec = {"y": [], "cc": [[] for _ in groups], "sc": [[] for _ in groups], "agg": [[] for _ in groups],
+    rec = {"y": [], "hyper": [], "cc": [[] for _ in groups], "sc": [[] for _ in groups], "agg": [[] for _ in groups],
            "delta": [[] for _ in groups]}
     from fastcodec.functional.masked_conv import anchor_mask
 
@@ -266,6 +302,8 @@ def freeze_space_channel(model, int_h_s, calibration, table_scales, headroom=2.0
     try:
         for y, z in calibration:
             hyper = int_h_s(torch.round(z.float())).double()
+            rec["hyper"].append(hyper)
+            emb = model.hyper_embedding(hyper)
             y = y.double()
             H, W = y.shape[2:]
             a = anchor_mask(H, W)[0, 0]
@@ -281,7 +319,7 @@ def freeze_space_channel(model, int_h_s, calibration, table_scales, headroom=2.0
                     if sp is None:
                         rec["sc"][k].append(yk.clone())
                         sp = model.spatial_context[k](yk)
-                    inp = torch.cat([hyper] + ([ch] if ch is not None else []) + [sp], 1)
+                    inp = torch.cat([emb] + ([ch] if ch is not None else []) + [sp], 1)
                     rec["agg"][k].append(inp)
                     delta = model.param_aggregation[k](inp)
                     rec["delta"][k].append(delta)
@@ -293,6 +331,7 @@ def freeze_space_channel(model, int_h_s, calibration, table_scales, headroom=2.0
     finally:
         model.float()
     y_frac = max(0, _frac_for(max(float(t.abs().max()) for t in rec["y"]), amax, headroom))
+    emb = freeze_net(model.hyper_embedding, rec["hyper"], hs_frac, headroom=headroom, amax=amax, max_frac=max_frac)
     cc, sc, agg, base_shift, delta_shift, params_frac = [], [], [], [], [], []
     for k, c in enumerate(groups):
         st = starts[k]
@@ -302,7 +341,7 @@ def freeze_space_channel(model, int_h_s, calibration, table_scales, headroom=2.0
                                  headroom=headroom, amax=amax, max_frac=max_frac))
         sc.append(freeze_net(model.spatial_context[k], rec["sc"][k], torch.full((c,), y_frac),
                              headroom=headroom, amax=amax, max_frac=max_frac))
-        in_fracs = torch.cat([hs_frac] + ([cc[-1].out_frac] if k else []) + [sc[-1].out_frac])
+        in_fracs = torch.cat([emb.out_frac] + ([cc[-1].out_frac] if k else []) + [sc[-1].out_frac])
         f_h = torch.cat([hs_frac[st:st + c], hs_frac[M + st:M + st + c]])
         net = freeze_net(model.param_aggregation[k], rec["agg"][k], in_fracs, last_fracs=f_h,
                          headroom=headroom, amax=amax, max_frac=max_frac)
@@ -318,5 +357,5 @@ def freeze_space_channel(model, int_h_s, calibration, table_scales, headroom=2.0
     for k, c in enumerate(groups):
         f_s = params_frac[k][:c].double()
         thr.append(torch.floor(table_scales[None, :] * torch.pow(2.0, f_s)[:, None]).clamp(-ACC_LIMIT, ACC_LIMIT))
-    return IntSpaceChannel(groups, y_frac, cc, sc, agg, torch.cat(base_shift), torch.cat(delta_shift), params_frac_t,
+    return IntSpaceChannel(groups, y_frac, emb, cc, sc, agg, torch.cat(base_shift), torch.cat(delta_shift), params_frac_t,
                            torch.cat(thr).to(torch.int64))

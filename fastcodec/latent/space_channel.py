@@ -6,7 +6,8 @@ groups carry most of the information and are coded first). Group k is coded in t
 passes: its anchors ((row + col) even), then its non-anchors. The entropy parameters of a group come
 from three inputs:
 
-- the hyperprior's (scales, means) of all M channels (h_s of the decoded side latent z);
+- the hyperprior's (scales, means) of all M channels (h_s of the decoded side latent z), through
+  a 1x1 embedding computed once per image (`hyper_embedding`);
 - a channel context: a small convolutional network over the decoded latents of groups 0..k-1
   (`channel_context[k - 1]`; none for group 0);
 - a spatial context: a checkerboard-masked 5x5 convolution over the group's decoded anchors
@@ -75,12 +76,16 @@ class SpaceChannelLatent(HyperpriorLatent):
         """Spatial context of group k's non-anchors from its decoded anchors (zeros elsewhere)."""
         return run_autocast(self.owner.spatial_context[k], anchors_hat, autocast)
 
-    def group_params(self, k, hyper, ch, sp, autocast=False):
-        """(scales, means) of group k: the hyperprior's own plus the aggregation's correction."""
+    def embed(self, hyper, autocast=False):
+        return run_autocast(self.owner.hyper_embedding, hyper, autocast)
+
+    def group_params(self, k, hyper, emb, ch, sp, autocast=False):
+        """(scales, means) of group k: the hyperprior's own plus the aggregation's correction of the
+        hyper embedding, the channel context and the spatial context."""
         sl = self._slice(k)
         M = self.channels
         base = torch.cat([hyper[:, sl], hyper[:, M + sl.start: M + sl.stop]], 1)
-        inputs = [hyper] + ([ch] if ch is not None else []) + [sp]
+        inputs = [emb] + ([ch] if ch is not None else []) + [sp]
         delta = run_mixed(self.owner.param_aggregation[k], torch.cat(inputs, 1), autocast)
         return (base + delta).chunk(2, 1)
 
@@ -89,14 +94,15 @@ class SpaceChannelLatent(HyperpriorLatent):
         """(scales, means, y_t) of the coding passes on a batch, `quantize` standing for rounding in
         what the context networks see and in y_t (y as the synthesis gets it)."""
         anchors = anchor_mask(y.shape[2], y.shape[3], y.device)
+        emb = self.embed(hyper, autocast)
         scales, means, decoded = [], [], []
         for k in range(len(self.groups)):
             y_k = y[:, self._slice(k)]
             ch = self.channel_ctx(k, torch.cat(decoded, 1), autocast) if k else None
             zero = torch.zeros_like(y_k)
-            s_a, m_a = self.group_params(k, hyper, ch, zero, autocast)
+            s_a, m_a = self.group_params(k, hyper, emb, ch, zero, autocast)
             y_a = (quantize(y_k - m_a) + m_a) * anchors
-            s_n, m_n = self.group_params(k, hyper, ch, self.spatial_ctx(k, y_a, autocast), autocast)
+            s_n, m_n = self.group_params(k, hyper, emb, ch, self.spatial_ctx(k, y_a, autocast), autocast)
             s_k, m_k = torch.where(anchors, s_a, s_n), torch.where(anchors, m_a, m_n)
             scales.append(s_k)
             means.append(m_k)
@@ -124,14 +130,15 @@ class SpaceChannelLatent(HyperpriorLatent):
         device = hyper.device
         a = anchor_mask(H, W, device)[0, 0]
         y_hat = torch.zeros(1, self.channels, H, W, device=device)   # contiguous NCHW on both sides
+        emb = self.embed(hyper)
         for k in range(len(self.groups)):
             sl = self._slice(k)
             c = self.groups[k]
             ch = self.channel_ctx(k, y_hat)
-            s_a, m_a = self.group_params(k, hyper, ch, torch.zeros(1, c, H, W, device=device))
+            s_a, m_a = self.group_params(k, hyper, emb, ch, torch.zeros(1, c, H, W, device=device))
             y_k = torch.zeros(1, c, H, W, device=device)
             y_k[0][:, a] = code(k, a, gather(s_a, a), gather(m_a, a))
-            s_n, m_n = self.group_params(k, hyper, ch, self.spatial_ctx(k, y_k))
+            s_n, m_n = self.group_params(k, hyper, emb, ch, self.spatial_ctx(k, y_k))
             y_k[0][:, ~a] = code(k, ~a, gather(s_n, ~a), gather(m_n, ~a))
             y_hat[:, sl] = y_k
         return y_hat
@@ -174,8 +181,12 @@ class SpaceChannelLatent(HyperpriorLatent):
         return "reference" if self.owner.context_backend == "reference" else "core"
 
     def _hyper_int(self, z_hat):
-        """The integer h_s output, int64 [1, 2M, H, W] in its per-channel formats."""
-        return self.prior_int(z_hat.cpu(), "reference" if self._int_backend() == "reference" else None)
+        """The integer h_s output, int64 [H, W, 2M] (channel-last) in its per-channel formats."""
+        if self._int_backend() != "reference":
+            hwc = self.prior_hwc(z_hat.cpu(), "core")
+            if hwc is not None:
+                return torch.from_numpy(hwc).to(torch.int64)
+        return self.prior_int(z_hat.cpu(), "reference")[0].permute(1, 2, 0)
 
     def compress_int(self, y, z):
         z_string = self.z.encode(z)

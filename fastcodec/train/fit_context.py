@@ -30,8 +30,8 @@ import torch
 from fastcodec.layers.mixed import round_ste  # noqa: F401  (the rate proxy named by --rate-quantization)
 
 #: the modules a context stage trains (any that the model has)
-CONTEXT_MODULES = ("channel_context", "spatial_context", "param_aggregation", "context_prediction",
-                   "entropy_parameters")
+CONTEXT_MODULES = ("hyper_embedding", "channel_context", "spatial_context", "param_aggregation",
+                   "context_prediction", "entropy_parameters")
 
 
 def context_parameters(model):
