@@ -250,3 +250,19 @@ def test_a_damaged_stream_raises_a_bitstream_error(frozen):
     for bad in (y_stream[: len(y_stream) // 2], b"", bytes(len(y_stream))):
         with pytest.raises(BitstreamError):
             frozen.decompress([c["strings"][0], bad], c["latent"], c["size"], 7)
+
+
+def test_the_integer_path_codes_the_same_bits_on_any_thread_count(frozen, monkeypatch):
+    import fastcodec.integer.space_channel as space_channel
+
+    x = _image(12, (96, 160))
+    blobs = []
+    for small, threads in ((0, 1), (0, 2), (10 ** 9, 2)):   # every network on 1 or 2 threads
+        monkeypatch.setattr(space_channel, "SMALL_POSITIONS", small)
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            blobs.append(frozen.compress(x, 6)["strings"])
+        finally:
+            torch.set_num_threads(before)
+    assert blobs[0] == blobs[1] == blobs[2]
