@@ -488,3 +488,22 @@ def test_export_cli_writes_a_resume_point_outside_the_zoo(tmp_path):
     warm_start(fresh, str(path))
     for n, _ in fresh.named_parameters():
         torch.testing.assert_close(fresh.state_dict()[n], ckpt["ema"][n].half().float())
+
+
+def test_a_warm_start_of_another_architecture_keeps_its_widths_and_modulation(tmp_path):
+    """elic2022 (or a context model) started from a mean-scale file with FiLM: the same N, M and the
+    FiLM values, so every tensor of the shared transforms loads."""
+    import argparse
+
+    from fastcodec.train.__main__ import run_config, warm_start
+    from fastcodec.train.export import export
+
+    torch.manual_seed(0)
+    export(build("mbt2018-mean", N=8, M=24, film=True), "base", 1, zoo_dir=tmp_path)
+    init = tmp_path / "weights" / "base.safetensors"
+    args = argparse.Namespace(out=str(tmp_path / "run"), init=str(init), arch="elic2022", N=128, M=192)
+    cfg = run_config(args)
+    assert cfg == {"N": 8, "M": 24, "film": True}
+    model = build("elic2022", **cfg)
+    base_names = set(build("mbt2018-mean", N=8, M=24, film=True).state_dict())
+    assert f"{len(base_names)} of" in warm_start(model, str(init))

@@ -124,7 +124,8 @@ def parse_qualities(text, spec):
 
 def run_config(args):
     """Constructor arguments of the model: those of a checkpoint being resumed, else of the warm
-    start's weights (e.g. bmshj2018-factorized's per-quality densities), else --N/--M."""
+    start's weights (e.g. bmshj2018-factorized's per-quality densities; of another architecture:
+    its N, M and FiLM), else --N/--M."""
     import torch
 
     from fastcodec.zoo import WEIGHTS_DIR, load_weights, manifest
@@ -139,6 +140,9 @@ def run_config(args):
         arch, cfg, _ = load_weights(WEIGHTS_DIR / entry["file"] if entry else Path(args.init))
         if arch == args.arch:
             return dict(cfg, N=cfg.get("N", args.N), M=cfg.get("M", args.M))
+        # another architecture on the same transforms (a context model from mbt2018-mean): their
+        # widths and per-quality modulation, without which the warm start would drop the FiLM values
+        return {"N": cfg.get("N", args.N), "M": cfg.get("M", args.M), **({"film": True} if cfg.get("film") else {})}
     return {"N": args.N, "M": args.M}
 
 
