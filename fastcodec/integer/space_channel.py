@@ -166,9 +166,9 @@ class IntSpaceChannel(nn.Module):
     @staticmethod
     def _run(net, a, backend):
         """net of a [H, W, C] integer tensor -> int64 [H, W, C']."""
-        if backend == "reference":
-            out = net.forward_int(a.permute(2, 0, 1)[None].to(torch.int64), "reference")
-            return out[0].permute(1, 2, 0)
+        if backend in ("reference", "triton"):
+            out = net.forward_int(a.permute(2, 0, 1)[None].to(torch.int64), backend)
+            return out[0].permute(1, 2, 0).to(torch.int64)
         lim = net.layers[0].in_amax
         z = np.ascontiguousarray(a.to(torch.int32).clamp_(-lim, lim).numpy())
         # the core starts a pool of threads per call: on a Kodak-sized latent (1,536 positions) one

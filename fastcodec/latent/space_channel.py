@@ -178,15 +178,19 @@ class SpaceChannelLatent(HyperpriorLatent):
         return self.int_context is not None and self.int_h_s is not None
 
     def _int_backend(self):
-        return "reference" if self.owner.context_backend == "reference" else "core"
+        backend = self.owner.context_backend
+        return backend if backend in ("reference", "triton") else "core"
 
     def _hyper_int(self, z_hat):
-        """The integer h_s output, int64 [H, W, 2M] (channel-last) in its per-channel formats."""
-        if self._int_backend() != "reference":
+        """The integer h_s output, int64 [H, W, 2M] (channel-last) in its per-channel formats, from
+        where the context networks run."""
+        backend = self._int_backend()
+        if backend == "core":
             hwc = self.prior_hwc(z_hat.cpu(), "core")
             if hwc is not None:
                 return torch.from_numpy(hwc).to(torch.int64)
-        return self.prior_int(z_hat.cpu(), "reference")[0].permute(1, 2, 0)
+            backend = "reference"
+        return self.prior_int(z_hat.cpu(), backend)[0].permute(1, 2, 0).to(torch.int64)
 
     def compress_int(self, y, z):
         z_string = self.z.encode(z)

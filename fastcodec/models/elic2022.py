@@ -36,8 +36,8 @@ def param_aggregation(c_in, c_out, hidden=128):
 class SpaceChannelContext(MeanScaleHyperprior):
     name = "elic2022"
 
-    #: where the frozen integer context networks run: "core" (C++) or "reference" (torch); the
-    #: bitstreams are identical
+    #: where the frozen integer context networks run: "core" (C++), "reference" (torch) or "triton"
+    #: (GPU, or the CPU under TRITON_INTERPRET=1); the bitstreams are identical
     context_backend = "core"
 
     @property
