@@ -79,13 +79,13 @@ def rate_bits(model, y, q):
 
 @torch.no_grad()
 def val_rate(model, latents, qualities):
-    """{quality (1-based): mean bpp of the rounded latents} over the validation photos."""
+    """{"quality" (1-based): mean bpp of the rounded latents} over the validation photos."""
     model.eval()
     per_q = {}
     for y, q, pixels in latents:
         per_q.setdefault(int(q) + 1, []).append(rate_bits(model, y, q).item() / pixels)
     model.train()
-    return {k: float(np.mean(v)) for k, v in sorted(per_q.items())}
+    return {str(k): float(np.mean(v)) for k, v in sorted(per_q.items())}
 
 
 def fit_context(model, y_cache, q_cache, out_dir, steps, batch=8, lr=1e-4, ema=0.99, val=(), val_every=1000,
@@ -165,8 +165,7 @@ def fit_context(model, y_cache, q_cache, out_dir, steps, batch=8, lr=1e-4, ema=0
             judged = averaged_copy(model, average.state(model)) if average is not None else model
             rate = val_rate(judged, val, val_q)
             rec = {"step": step, "val_bpp" + ("_ema" if average is not None else ""): rate,
-                   "vs_start_pct": {k: round(100 * (v / start_rate[str(k)] - 1), 3) if str(k) in start_rate
-                                    else round(100 * (v / start_rate[k] - 1), 3) for k, v in rate.items()}}
+                   "vs_start_pct": {k: round(100 * (v / start_rate[k] - 1), 3) for k, v in rate.items()}}
             logf.write(json.dumps(rec) + "\n")
             logf.flush()
             log(json.dumps(rec))
