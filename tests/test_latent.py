@@ -17,7 +17,7 @@ from fastcodec.models import build  # noqa: E402
 
 ARCHITECTURES = ["bmshj2018-factorized", "bmshj2018-hyperprior", "he2021-checkerboard", "mbt2018", "mbt2018-mean"]
 #: architectures added after that commit, covered by their own tests
-NEWER = {"elic2022": "tests/test_elic2022.py"}
+NEWER = {"elic2022": "tests/test_elic2022.py", "toderici2017": "tests/test_toderici2017.py"}
 
 # sorted(model.state_dict()) of the shipped models, "name shape"
 SHIPPED_STATE = {

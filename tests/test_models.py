@@ -7,7 +7,16 @@ torch = pytest.importorskip("torch")
 from fastcodec.models import architectures, build  # noqa: E402
 
 
-@pytest.fixture(scope="module", params=architectures())
+def learned_architectures():
+    """The registered transform + latent-codec models (fastcodec.models.base.LearnedCodec): the
+    family these tests cover (the recurrent coder has its own tests)."""
+    from fastcodec.models import architecture
+    from fastcodec.models.base import LearnedCodec
+
+    return [a for a in architectures() if issubclass(architecture(a), LearnedCodec)]
+
+
+@pytest.fixture(scope="module", params=learned_architectures())
 def model(request):
     torch.manual_seed(0)
     m = build(request.param, N=16, M=24)

@@ -24,12 +24,13 @@ def test_batch_ms_ssim_is_the_metric_per_image():
 def test_objectives_by_name_and_by_metric():
     m = build("mbt2018-mean", N=8, M=12)
     assert isinstance(objective(None, m), MseRD) and isinstance(objective("ms-ssim-rd"), MsSsimRD)
-    assert set(OBJECTIVES) == {"mse-rd", "ms-ssim-rd"}
+    assert set(OBJECTIVES) == {"mse-rd", "ms-ssim-rd", "recurrent-l1"}
+    assert objective(None, build("toderici2017", width=0.125)).name == "recurrent-l1"
     with pytest.raises(ValueError, match="objective must be one of"):
         objective("gan-nope")
 
 
-@pytest.mark.parametrize("name", sorted(OBJECTIVES))
+@pytest.mark.parametrize("name", ["mse-rd", "ms-ssim-rd"])
 def test_objective_loss_is_lambda_distortion_plus_rate_and_trains(name):
     torch.manual_seed(0)
     m = build("mbt2018-mean", N=8, M=12)
@@ -56,3 +57,15 @@ def test_the_loop_trains_with_the_ms_ssim_objective(tmp_path):
     train(m, Crops(), tmp_path, steps=2, batch_size=2, crop=64, log_every=1, autocast=False, objective="ms-ssim-rd")
     log = (tmp_path / "log.jsonl").read_text()
     assert '"objective": "ms-ssim-rd"' in log and '"distortion"' in log
+
+
+def test_the_recurrent_objective_is_the_mean_l1_residual_over_the_iterations():
+    torch.manual_seed(0)
+    m = build("toderici2017", width=0.125, iterations=3).train()
+    x = torch.rand(2, 3, 32, 32)
+    torch.manual_seed(1)
+    loss, bpp, dist, out = objective("recurrent-l1")(m, x, torch.zeros(2, dtype=torch.long), torch.ones(1), False)
+    expected = sum((x - r).abs().mean(dim=(1, 2, 3)) for r in out["reconstructions"]) / 3
+    assert torch.allclose(loss, expected)
+    assert torch.allclose(bpp, torch.full((2,), 3 * 32 / 256))          # 3 iterations of 1/8 bpp
+    assert torch.allclose(dist, ((out["x_hat"] - x) ** 2).mean(dim=(1, 2, 3)))

@@ -12,6 +12,7 @@ _ARCHITECTURES = {
     "mbt2018": "fastcodec.models.mbt2018:JointAutoregressiveHierarchicalPriors",
     "he2021-checkerboard": "fastcodec.models.he2021_checkerboard:CheckerboardContext",
     "elic2022": "fastcodec.models.elic2022:SpaceChannelContext",
+    "toderici2017": "fastcodec.models.toderici2017:RecurrentCoder",
 }
 
 

@@ -143,7 +143,20 @@ def run_config(args):
         # another architecture on the same transforms (a context model from mbt2018-mean): their
         # widths and per-quality modulation, without which the warm start would drop the FiLM values
         return {"N": cfg.get("N", args.N), "M": cfg.get("M", args.M), **({"film": True} if cfg.get("film") else {})}
-    return {"N": args.N, "M": args.M}
+    return _accepted(args.arch, {"N": args.N, "M": args.M})
+
+
+def _accepted(arch, kwargs):
+    """kwargs without the arguments the architecture's constructor does not take (a recurrent coder
+    has no N or M)."""
+    import inspect
+
+    from fastcodec.models import architecture
+
+    params = inspect.signature(architecture(arch).__init__).parameters
+    if any(p.kind == p.VAR_KEYWORD for p in params.values()):
+        return kwargs
+    return {k: v for k, v in kwargs.items() if k in params}
 
 
 def run(args):

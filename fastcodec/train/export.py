@@ -65,7 +65,8 @@ def export(model, name, steps, log_path=None, notes="", zoo_dir=None, calibratio
         "rate": model.rate_spec.describe(),
         "qualities": [int(v) if v == int(v) else v for v in model.rate_spec.points()],
         "lambdas": list(model.rate_spec.lambdas),
-        "loss": f"lambda * 255^2 * {model.rate_spec.metric.upper()} + bpp",
+        "loss": ("mean over the iterations of |x - x_hat_t| (L1)" if model.rate_spec.progressive_steps
+                 else f"lambda * 255^2 * {model.rate_spec.metric.upper()} + bpp"),
         "steps": int(steps),
         "file": file,
         "sha256": sha256_file(weights_dir / file),

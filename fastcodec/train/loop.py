@@ -32,6 +32,9 @@ def validate(model, images, qualities=(0, 3, 7)):
     device = next(model.parameters()).device
     synthesis, model.synthesis_in_training = model.synthesis_in_training, True
     result = {}
+    progressive = model.rate_spec.progressive_steps is not None
+    if progressive:   # a progressive model: the qualities are step counts - 1 (q 3: 4 iterations)
+        qualities = tuple(q for q in qualities if q < model.rate_spec.progressive_steps)
     for q in qualities:
         bpps, psnrs = [], []
         for im in images:
@@ -40,7 +43,10 @@ def validate(model, images, qualities=(0, 3, 7)):
             x = torch.from_numpy(np.array(im, dtype=np.uint8)).permute(2, 0, 1)[None].float() / 255  # a writable copy
             xp = torch.nn.functional.pad(x, (0, W - w, 0, H - h), mode="replicate").to(device)
             _, bpp, out = rd_terms(model, xp, torch.tensor([q], device=device), autocast=False)
-            x_hat = out["x_hat"][:, :, :h, :w].clamp(0, 1).mul(255).round().cpu()
+            x_hat = out["reconstructions"][q] if progressive else out["x_hat"]
+            if progressive:
+                bpp = torch.tensor([(q + 1) * model.bits / 256])
+            x_hat = x_hat[:, :, :h, :w].clamp(0, 1).mul(255).round().cpu()
             mse = ((x_hat - x.mul(255).round()) ** 2).mean().item()
             bpps.append(bpp.item() * H * W / (h * w))
             psnrs.append(10 * math.log10(255 ** 2 / max(mse, 1e-10)))
@@ -178,7 +184,8 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
     stores its own copy of it, e.g. bmshj2018-factorized's own encoder on the base's g_s).
     objective: a name of fastcodec.train.objectives (None: the one for the model's rate_spec.metric)."""
     objective = objective_named(objective, model)
-    model_lambdas = model.rate_spec.lambdas   # the λ of each of the model's named qualities
+    # the λ of each of the model's named qualities; a progressive model trains every step at once
+    model_lambdas = model.rate_spec.lambdas or (1.0,)
     n_q = len(model_lambdas)
     qualities = np.arange(n_q) if qualities is None else np.asarray(sorted(set(qualities)), dtype=np.int64)
     if qualities.size == 0 or qualities.min() < 0 or qualities.max() >= n_q:
@@ -256,10 +263,10 @@ def train(model, sampler, out_dir, steps, batch_size=16, crop=128, lr=1e-4, log_
         if step % log_every == 0:
             cnt = np.maximum(acc["count"], 1)
             rec = {"step": step, "loss": acc["loss"] / acc["n"], "sec_per_step": (time.time() - t0) / acc["n"],
-                   "lr": lr, "crop": crop, "batch": batch_size, "rate_q": model.rate_quantization,
+                   "lr": lr, "crop": crop, "batch": batch_size, "rate_q": getattr(model, "rate_quantization", None),
                    "balance": bool(balancer),
                    "bpp": [round(v, 4) for v in (acc["bpp"] / cnt).tolist()]}
-            if objective.metric == "mse":
+            if objective.metric in ("mse", "l1"):
                 rec["psnr"] = [round(v, 2) for v in (10 * np.log10(1 / np.maximum(acc["mse"] / cnt, 1e-10))).tolist()]
             else:
                 rec["objective"] = objective.name

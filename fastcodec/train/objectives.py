@@ -4,6 +4,9 @@ matching the model's rate_spec.metric):
 - "mse-rd": λ_q·255²·MSE + bpp (CompressAI's MSE λ per quality; the shipped models)
 - "ms-ssim-rd": λ_q·(1 − MS-SSIM) + bpp (MS-SSIM on the [0, 1] reconstruction,
   fastcodec.eval.metrics.ms_ssim_batch; λ_q the model's, e.g. CompressAI's MS-SSIM λ 2.4 … 220)
+- "recurrent-l1": the mean over the iterations of a progressive recurrent coder (toderici2017) of
+  the L1 residual |x − x_hat_t| (Toderici et al. 2017); no rate term: every iteration adds a fixed
+  number of bits. The loop's "bpp" is those raw bits, its distortion the final MSE.
 
 An objective maps one forward pass to the per-crop loss and the terms the loop logs. A generative
 objective (adversarial, with its discriminator) adds its own here and trains its discriminator in
@@ -12,7 +15,9 @@ import torch
 
 
 def rate_bpp(out, pixels):
-    """Per-crop bits per pixel of the likelihoods of a forward pass."""
+    """Per-crop bits per pixel of the likelihoods of a forward pass (zeros without likelihoods)."""
+    if not out["likelihoods"]:
+        return torch.zeros(out["x_hat"].shape[0], device=out["x_hat"].device)
     return sum((-torch.log2(lik)).sum(dim=(1, 2, 3)) for lik in out["likelihoods"].values()) / pixels
 
 
@@ -59,7 +64,17 @@ class MsSsimRD(Objective):
         return 1 - ms_ssim_batch(x_hat.float().clamp(0, 1), x.float(), 1.0)
 
 
-OBJECTIVES = {cls.name: cls for cls in (MseRD, MsSsimRD)}
+class RecurrentL1(Objective):
+    name, metric = "recurrent-l1", "l1"
+
+    def __call__(self, model, x, q, lambdas, autocast):
+        out = model(x, q, autocast=autocast)
+        bits = len(out["reconstructions"]) * model.bits / 256      # bits per pixel, raw
+        bpp = torch.full((x.shape[0],), float(bits), device=x.device)
+        return out["l1"], bpp, ((out["x_hat"].detach() - x) ** 2).mean(dim=(1, 2, 3)), out
+
+
+OBJECTIVES = {cls.name: cls for cls in (MseRD, MsSsimRD, RecurrentL1)}
 
 
 def objective(name=None, model=None):
