@@ -15,10 +15,10 @@ _openmp.configure()
 
 __version__ = "0.1.0"
 __all__ = ["BitstreamError", "FastcodecError", "backends", "bitstream", "coding", "decode", "decode_batch", "list_models",
-           "load", "truncate", "__version__"]
+           "load", "progressive_steps", "truncate", "__version__"]
 
 _LAZY_SUBMODULES = {"coding", "bitstream"}
-_LAZY_API = {"load", "decode", "decode_batch", "truncate", "Codec", "backends"}
+_LAZY_API = {"load", "decode", "decode_batch", "truncate", "progressive_steps", "Codec", "backends"}
 
 
 # Image.open("x.fcx") / img.save("x.fcx") once fastcodec is imported, without importing Pillow here:

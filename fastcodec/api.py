@@ -99,8 +99,14 @@ class Codec:
         """The container's Rate of this codec."""
         return Rate.named(self.rate_spec.kind, self.quality)
 
-    def encode(self, image):
-        """Encodes one image; returns the container bytes."""
+    def encode(self, image, bpp=None):
+        """Encodes one image; returns the container bytes. bpp (progressive models only): encode
+        this codec's steps, then keep the most whose file holds at most bpp bits per pixel
+        (truncate(blob, bpp=...))."""
+        if bpp is not None:
+            if not self.model.capabilities.progressive:
+                raise ValueError(f"bpp: {self.name} is not progressive; choose its rate with quality=")
+            return truncate(self.encode(image), bpp=bpp)
         import torch
 
         from fastcodec import search
@@ -201,14 +207,25 @@ def _codec_for(header, model, device):
     return codec
 
 
-def decode(blob, model=None, device="cpu"):
+def decode(blob, model=None, device="cpu", allow_truncated=False):
     """Decodes container bytes to a uint8 image (HxWx3, HxW for gray, HxWx4 with alpha). The
     model is looked up by the id in the header among the shipped and registered models, or given as
-    a name or path. A progressive container cut short decodes from the steps it holds whole.
-    Raises BitstreamError for bytes that are not a valid container for that model."""
+    a name or path. Raises BitstreamError for bytes that are not a valid container for that model.
+
+    A progressive container cut short (fewer bytes than its header announces: a download in
+    progress, a file cut at some size) raises BitstreamError unless allow_truncated=True, which
+    decodes the steps it holds whole (progressive_steps(blob) tells how many). truncate() makes
+    a whole file of fewer steps instead."""
     import torch
 
     header, streams = bitstream.unpack(blob)
+    if header.progressive and not allow_truncated and len(blob) < header.header_bytes + sum(header.stream_lengths):
+        held = len(streams) - header.aux_streams
+        announced = len(header.stream_lengths) - header.aux_streams
+        raise BitstreamError(f"progressive container cut at {len(blob)} of {header.header_bytes + sum(header.stream_lengths)} "
+                             f"bytes: {held} of its {announced} steps are whole; pass allow_truncated=True (fastcodec decode "
+                             "--allow-truncated) to "
+                             "decode them")
     model_streams, alpha_stream = bitstream.split_streams(header, streams)
     codec = _codec_for(header, model, device)
     over = _over_memory(codec, header.height, header.width)
@@ -277,17 +294,45 @@ def backends(names=None):
     return out
 
 
-def truncate(blob, steps):
-    """A progressive container cut to its first `steps` steps: a smaller, valid file (its header
-    rewritten) that decodes to the image of those steps. ValueError for other containers."""
-    return bitstream.truncate(blob, steps)
+def truncate(blob, steps=None, *, bpp=None):
+    """A progressive container cut to its first `steps` steps, or to the most steps whose file
+    holds at most `bpp` bits per pixel (at least one step): a smaller, valid file (its header
+    rewritten) that decodes to the image of those steps, without re-encoding. ValueError for other
+    containers, for neither or both of steps and bpp, and for a bpp below one step's."""
+    if (steps is None) == (bpp is None):
+        raise ValueError("truncate: give steps or bpp (one of them)")
+    if bpp is None:
+        return bitstream.truncate(blob, steps)
+    if not bpp > 0:
+        raise ValueError(f"bpp must be positive, got {bpp!r}")
+    header, streams = bitstream.unpack(blob)
+    if not header.progressive:
+        raise ValueError("blob is not a progressive container: only those can be truncated")
+    pixels = header.height * header.width
+    best = None
+    for k in range(1, len(streams) - header.aux_streams + 1):
+        candidate = bitstream.truncate(blob, k)
+        if 8 * len(candidate) > bpp * pixels:
+            break
+        best = candidate
+    if best is None:
+        raise ValueError(f"bpp {bpp:g} is below the first step's {8 * len(bitstream.truncate(blob, 1)) / pixels:.4f}")
+    return best
 
 
-def decode_batch(blobs, workers=None, model=None, errors="raise"):
+def progressive_steps(blob):
+    """(steps held whole, steps announced) of a container: a progressive file cut short holds
+    fewer than its header announces (decode(blob, allow_truncated=True) decodes those); any other
+    file holds all of them."""
+    header, streams = bitstream.unpack(blob)
+    return len(streams) - header.aux_streams, len(header.stream_lengths) - header.aux_streams
+
+
+def decode_batch(blobs, workers=None, model=None, errors="raise", allow_truncated=False):
     """Decodes a list of blobs on `workers` threads; same result as decode() on each. errors as
     for Codec.encode_batch ("return": a bad blob's BitstreamError in its place)."""
-    return map_threads(lambda b: decode(b, model=model), blobs, workers, errors)
+    return map_threads(lambda b: decode(b, model=model, allow_truncated=allow_truncated), blobs, workers, errors)
 
 
 __all__ = ["Codec", "DEFAULT_MODEL", "WEIGHTS_DIR", "backends", "decode", "decode_batch", "list_models", "load", "map_threads",
-           "truncate"]
+           "progressive_steps", "truncate"]

@@ -64,20 +64,34 @@ def test_every_prefix_decodes_and_each_step_adds_quality(weights):
     ends = np.cumsum([header.header_bytes] + header.stream_lengths)
     scores = []
     for k in (1, 2, 3):
-        cut = fastcodec.decode(blob[:ends[k]])
+        cut = fastcodec.decode(blob[:ends[k]], allow_truncated=True)
+        assert fastcodec.progressive_steps(blob[:ends[k]]) == (k, 3)
+        if k < 3:   # a cut file is an error unless the caller asks for the whole steps it holds
+            with pytest.raises(fastcodec.BitstreamError, match=f"{k} of its 3 steps are whole; pass allow_truncated"):
+                fastcodec.decode(blob[:ends[k]])
         whole = fastcodec.truncate(blob, k)
         assert len(whole) < len(blob) or k == 3
         assert np.array_equal(cut, fastcodec.decode(whole))
         scores.append(psnr(im, cut))
         # a cut inside the next stream decodes the same steps
         if k < 3:
-            assert np.array_equal(cut, fastcodec.decode(blob[:ends[k] + 1]))
+            assert np.array_equal(cut, fastcodec.decode(blob[:ends[k] + 1], allow_truncated=True))
     assert scores[0] < scores[1] < scores[2]
     # fewer steps at encode time: the same bytes as a truncation
     two = fastcodec.load(weights, quality=2).encode(im)
     assert bitstream.unpack(two)[1] == bitstream.unpack(blob)[1][:2]
     with pytest.raises(fastcodec.BitstreamError, match="none of the model's streams"):
-        fastcodec.decode(blob[:ends[0] + 1])
+        fastcodec.decode(blob[:ends[0] + 1], allow_truncated=True)
+    # truncation by size: the most steps within the budget, the same bytes as by steps
+    pixels = im.shape[0] * im.shape[1]
+    for k in (1, 2, 3):
+        size = len(fastcodec.truncate(blob, k))
+        assert fastcodec.truncate(blob, bpp=8 * size / pixels) == fastcodec.truncate(blob, k)
+        assert fastcodec.load(weights, quality=3).encode(im, bpp=8 * size / pixels) == fastcodec.truncate(blob, k)
+    with pytest.raises(ValueError, match="below the first step"):
+        fastcodec.truncate(blob, bpp=0.001)
+    with pytest.raises(ValueError, match="steps or bpp"):
+        fastcodec.truncate(blob)
 
 
 def test_alpha_survives_every_cut(weights):
@@ -86,7 +100,7 @@ def test_alpha_survives_every_cut(weights):
     header = bitstream.read_header(blob)
     ends = np.cumsum([header.header_bytes] + header.stream_lengths)
     for k in (2, 3, 4):  # the alpha plane's stream, then the steps
-        out = fastcodec.decode(blob[:ends[k]])
+        out = fastcodec.decode(blob[:ends[k]], allow_truncated=True)
         assert out.shape == im.shape and np.array_equal(out[:, :, 3], im[:, :, 3])
 
 
@@ -120,3 +134,36 @@ def test_cli_info_and_pillow_plugin(weights, tmp_path, capsys):
         assert np.array_equal(np.asarray(pil), fastcodec.decode(path.read_bytes()))
     Image.fromarray(im).save(tmp_path / "saved.fcx", model=weights, quality=1)
     assert bitstream.read_header((tmp_path / "saved.fcx").read_bytes()).rate.value == 1
+
+
+def test_the_cli_truncates_and_decodes_cut_files(weights, tmp_path, capsys):
+    from PIL import Image
+
+    from fastcodec.cli.main import main
+
+    im = photo(seed=5)
+    blob = fastcodec.load(weights, quality=3).encode(im)
+    src = tmp_path / "a.fcx"
+    src.write_bytes(blob)
+    assert main(["truncate", str(src), "-o", str(tmp_path / "b.fcx"), "--steps", "2"]) == 0
+    assert (tmp_path / "b.fcx").read_bytes() == fastcodec.truncate(blob, 2)
+    assert "2 step(s)" in capsys.readouterr().out
+    cut = tmp_path / "c.fcx"
+    cut.write_bytes(blob[: len(blob) - 3])
+    main(["decode", str(cut), "-o", str(tmp_path / "c.png")])
+    assert not (tmp_path / "c.png").exists()
+    assert main(["decode", str(cut), "-o", str(tmp_path / "c.png"), "--allow-truncated"]) == 0
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "c.png")), fastcodec.decode(fastcodec.truncate(blob, 2)))
+
+
+def test_pillow_opens_a_cut_file_only_when_told_truncated_files_are_fine(weights, tmp_path, monkeypatch):
+    from PIL import Image, ImageFile
+
+    im = photo(seed=6)
+    blob = fastcodec.load(weights, quality=3).encode(im)
+    path = tmp_path / "cut.fcx"
+    path.write_bytes(blob[: len(blob) - 2])
+    with pytest.raises(fastcodec.BitstreamError, match="allow_truncated"):
+        Image.open(path).load()
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    assert np.array_equal(np.asarray(Image.open(path)), fastcodec.decode(fastcodec.truncate(blob, 2)))

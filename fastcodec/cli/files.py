@@ -137,7 +137,7 @@ def encode_files(inputs, out, model, quality, workers, refine=0, engine="local",
     return 1 if failures else 0
 
 
-def decode_files(inputs, out, workers, fmt):
+def decode_files(inputs, out, workers, fmt, allow_truncated=False):
     import fastcodec
     from PIL import Image
 
@@ -156,7 +156,7 @@ def decode_files(inputs, out, workers, fmt):
                 except OSError as exc:
                     blobs.append(exc)
             images = fastcodec.decode_batch([b if isinstance(b, bytes) else b"" for b in blobs], workers=workers,
-                                            errors="return")
+                                            errors="return", allow_truncated=allow_truncated)
             for k, blob, image in zip(chunk, blobs, images):
                 result = blob if isinstance(blob, Exception) else image
                 if isinstance(result, Exception):

@@ -27,7 +27,28 @@ def _cmd_encode(args):
 def _cmd_decode(args):
     from fastcodec.cli.files import decode_files
 
-    return decode_files(args.inputs, args.output, args.workers, args.format)
+    return decode_files(args.inputs, args.output, args.workers, args.format, args.allow_truncated)
+
+
+def _cmd_truncate(args):
+    import fastcodec
+
+    if (args.steps is None) == (args.bpp is None):
+        raise FastcodecError("truncate: give --steps or --bpp (one of them)")
+    blob = open(args.input, "rb").read()
+    try:
+        out = fastcodec.truncate(blob, args.steps, bpp=args.bpp)
+    except ValueError as exc:
+        raise FastcodecError(f"truncate: {exc}") from None
+    from fastcodec.cli.files import atomic_write
+    from pathlib import Path
+
+    atomic_write(Path(args.output), out)
+    steps, _ = fastcodec.progressive_steps(out)
+    header = fastcodec.bitstream.read_header(out)
+    print(f"{args.output}: {steps} step(s), {len(out)} bytes, "
+          f"{8 * len(out) / (header.height * header.width):.4f} bpp (from {len(blob)} bytes)")
+    return 0
 
 
 def _cmd_info(args):
@@ -115,7 +136,15 @@ def build_parser():
     dec.add_argument("-o", "--output", default=None, help="output file (one input) or folder")
     dec.add_argument("--format", default="png", choices=["png", "bmp", "tiff", "ppm"])
     dec.add_argument("--workers", type=int, default=None)
+    dec.add_argument("--allow-truncated", action="store_true",
+                     help="decode a progressive file cut short from the steps it holds whole (else an error)")
     dec.set_defaults(func=_cmd_decode)
+    trunc = sub.add_parser("truncate", help="cut a progressive .fcx file to fewer steps (no re-encoding)")
+    trunc.add_argument("input")
+    trunc.add_argument("-o", "--output", required=True)
+    trunc.add_argument("--steps", type=int, default=None, help="keep this many steps")
+    trunc.add_argument("--bpp", type=float, default=None, help="keep the most steps within this many bits per pixel")
+    trunc.set_defaults(func=_cmd_truncate)
     info = sub.add_parser("info", help="print the header of .fcx files, or with --backends how each model's "
                           "transforms run on this machine")
     info.add_argument("inputs", nargs="*", help=".fcx files (with --backends: model names; none: every shipped model)")

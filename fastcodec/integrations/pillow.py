@@ -34,7 +34,10 @@ class FcxImageFile(ImageFile.ImageFile):
         if self._im is None:
             from fastcodec.api import decode
 
-            decoded = Image.fromarray(decode(self._blob))
+            from PIL import ImageFile
+
+            # a progressive file cut short: Pillow's own switch for truncated files decides
+            decoded = Image.fromarray(decode(self._blob, allow_truncated=bool(ImageFile.LOAD_TRUNCATED_IMAGES)))
             self.im = decoded.im
         return Image.Image.load(self)
 
