@@ -507,3 +507,15 @@ def test_a_warm_start_of_another_architecture_keeps_its_widths_and_modulation(tm
     model = build("elic2022", **cfg)
     base_names = set(build("mbt2018-mean", N=8, M=24, film=True).state_dict())
     assert f"{len(base_names)} of" in warm_start(model, str(init))
+
+
+def test_config_gives_a_fresh_model_its_constructor_arguments(tmp_path):
+    from fastcodec.train.__main__ import build_parser, run_config
+
+    args = build_parser().parse_args(["--arch", "toderici2017", "--data", "x", "--out", str(tmp_path / "r"),
+                                      "--steps", "1", "--config", '{"width": 0.25, "iterations": 4}'])
+    assert run_config(args) == {"width": 0.25, "iterations": 4}          # no N or M: not its arguments
+    args = build_parser().parse_args(["--arch", "mbt2018-mean", "--data", "x", "--out", str(tmp_path / "r"),
+                                      "--steps", "1", "--config", "[1]"])
+    with pytest.raises(SystemExit, match="JSON object"):
+        run_config(args)

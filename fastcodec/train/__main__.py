@@ -18,6 +18,9 @@ def build_parser(parser=None):
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--N", type=int, default=128)
     parser.add_argument("--M", type=int, default=192)
+    parser.add_argument("--config", default=None,
+                        help="constructor arguments of a fresh model as JSON, e.g. '{\"width\": 0.25}' for "
+                             "toderici2017 (a resumed run or a warm start of the same architecture has its own)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu",
                         help="where to train: cpu (default), cuda, cuda:1, ...; checkpoints hold CPU tensors "
@@ -143,7 +146,15 @@ def run_config(args):
         # another architecture on the same transforms (a context model from mbt2018-mean): their
         # widths and per-quality modulation, without which the warm start would drop the FiLM values
         return {"N": cfg.get("N", args.N), "M": cfg.get("M", args.M), **({"film": True} if cfg.get("film") else {})}
-    return _accepted(args.arch, {"N": args.N, "M": args.M})
+    extra = {}
+    if getattr(args, "config", None):
+        try:
+            extra = json.loads(args.config)
+        except ValueError as exc:
+            raise SystemExit(f"--config: not JSON: {exc}") from None
+        if not isinstance(extra, dict):
+            raise SystemExit(f"--config: expected a JSON object, got {args.config!r}")
+    return {**_accepted(args.arch, {"N": args.N, "M": args.M}), **extra}
 
 
 def _accepted(arch, kwargs):
