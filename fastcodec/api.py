@@ -7,6 +7,7 @@
 Gray images are coded as RGB and decoded to HxW (the mean of the decoded channels). An alpha
 channel is kept losslessly in an extra zlib stream and decoded to HxWx4.
 """
+import numbers
 import os
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +20,7 @@ from fastcodec import _openmp
 _openmp.configure()  # before torch is first imported (see fastcodec/_openmp.py)
 
 from fastcodec import bitstream  # noqa: E402
-from fastcodec.bitstream import COLOR_GRAY, COLOR_RGB, COLOR_RGBA, Rate  # noqa: E402
+from fastcodec.bitstream import COLOR_GRAY, COLOR_RGB, COLOR_RGBA, RATE_STEPS, Rate  # noqa: E402
 from fastcodec.errors import BitstreamError  # noqa: E402
 from fastcodec.zoo import WEIGHTS_DIR, identify, list_models, manifest, model_ids  # noqa: E402
 
@@ -104,6 +105,7 @@ class Codec:
         this codec's steps, then keep the most whose file holds at most bpp bits per pixel
         (truncate(blob, bpp=...))."""
         if bpp is not None:
+            _check_bpp(bpp)
             if not self.model.capabilities.progressive:
                 raise ValueError(f"bpp: {self.name} is not progressive; choose its rate with quality=")
             return truncate(self.encode(image), bpp=bpp)
@@ -219,13 +221,13 @@ def decode(blob, model=None, device="cpu", allow_truncated=False):
     import torch
 
     header, streams = bitstream.unpack(blob)
-    if header.progressive and not allow_truncated and len(blob) < header.header_bytes + sum(header.stream_lengths):
-        held = len(streams) - header.aux_streams
-        announced = len(header.stream_lengths) - header.aux_streams
-        raise BitstreamError(f"progressive container cut at {len(blob)} of {header.header_bytes + sum(header.stream_lengths)} "
-                             f"bytes: {held} of its {announced} steps are whole; pass allow_truncated=True (fastcodec decode "
-                             "--allow-truncated) to "
-                             "decode them")
+    held = len(streams) - header.aux_streams
+    announced = len(header.stream_lengths) - header.aux_streams
+    if header.rate.kind == RATE_STEPS and int(header.rate.value) != announced:
+        raise BitstreamError(f"container announces {int(header.rate.value)} steps but holds {announced} model streams")
+    if held < announced and not allow_truncated:
+        raise BitstreamError(f"progressive container cut short: {held} of its {announced} steps are whole; pass "
+                             "allow_truncated=True (fastcodec decode --allow-truncated) to decode them")
     model_streams, alpha_stream = bitstream.split_streams(header, streams)
     codec = _codec_for(header, model, device)
     over = _over_memory(codec, header.height, header.width)
@@ -302,9 +304,10 @@ def truncate(blob, steps=None, *, bpp=None):
     if (steps is None) == (bpp is None):
         raise ValueError("truncate: give steps or bpp (one of them)")
     if bpp is None:
-        return bitstream.truncate(blob, steps)
-    if not bpp > 0:
-        raise ValueError(f"bpp must be positive, got {bpp!r}")
+        if isinstance(steps, bool) or not isinstance(steps, numbers.Integral):
+            raise TypeError(f"steps must be an integer, got {type(steps).__name__}")
+        return bitstream.truncate(blob, int(steps))
+    _check_bpp(bpp)
     header, streams = bitstream.unpack(blob)
     if not header.progressive:
         raise ValueError("blob is not a progressive container: only those can be truncated")
@@ -318,6 +321,13 @@ def truncate(blob, steps=None, *, bpp=None):
     if best is None:
         raise ValueError(f"bpp {bpp:g} is below the first step's {8 * len(bitstream.truncate(blob, 1)) / pixels:.4f}")
     return best
+
+
+def _check_bpp(bpp):
+    if isinstance(bpp, bool) or not isinstance(bpp, numbers.Real):
+        raise TypeError(f"bpp must be a number, got {type(bpp).__name__}")
+    if not bpp > 0 or bpp != bpp or bpp == float("inf"):
+        raise ValueError(f"bpp must be a positive finite number, got {bpp!r}")
 
 
 def progressive_steps(blob):

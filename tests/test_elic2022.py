@@ -148,17 +148,44 @@ def test_fit_context_trains_the_context_networks_alone_and_resumes(tmp_path):
               if k.split(".")[0] not in CONTEXT}
     before = {k: p.detach().clone() for k, p in context_parameters(elic).items()}
     logs = []
-    assert fit_context(elic, y_cache, q_cache, tmp_path, steps=30, batch=4, lr=1e-3, log=logs.append) == 30
+    assert fit_context(elic, y_cache, q_cache, tmp_path, steps=30, batch=4, lr=1e-3, log=logs.append,
+                       log_every=10) == 30
     state = elic.state_dict()
     assert all(torch.equal(state[k], v) for k, v in frozen.items())
     assert any(not torch.equal(state[k], v) for k, v in before.items())
     ckpt = torch.load(tmp_path / "ckpt.pt", weights_only=True)
     assert ckpt["step"] == 30 and "ema" in ckpt and json.loads(ckpt["config"])["M"] == 24
     twin, _ = _pair()
-    assert fit_context(twin, y_cache, q_cache, tmp_path, steps=40, batch=4, lr=1e-3, log=logs.append) == 40
+    assert fit_context(twin, y_cache, q_cache, tmp_path, steps=40, batch=4, lr=1e-3, log=logs.append,
+                       log_every=10) == 40
     assert any("resumed" in line for line in logs)
+    assert torch.equal(twin.state_dict()["param_aggregation.0.0.weight"],
+                       torch.load(tmp_path / "ckpt.pt", weights_only=True)["model"]["param_aggregation.0.0.weight"])
     lines = [json.loads(l) for l in (tmp_path / "log.jsonl").read_text().splitlines()]
-    assert all(np.isfinite(v) for rec in lines for v in rec.get("bpp", []))
+    assert [rec["step"] for rec in lines] == [10, 20, 30, 40]
+    assert all(np.isfinite(v) for rec in lines for v in rec["bpp"])
+
+
+def test_fit_context_validates_against_its_start_across_a_resume(tmp_path):
+    from fastcodec.train.fit_context import fit_context
+
+    elic, _ = _pair()
+    elic.rate_quantization = "round"
+    g = torch.Generator().manual_seed(8)
+    y_cache = torch.randn(8, 24, 4, 4, generator=g) * 4
+    q_cache = torch.arange(8) % 8
+    val = [(torch.randn(1, 24, 4, 4, generator=g) * 4, torch.tensor([q]), 64 * 64) for q in (0, 7)]
+    logs = []
+    fit_context(elic, y_cache, q_cache, tmp_path, steps=4, batch=4, val=val, val_every=2, log=logs.append)
+    start = json.loads(logs[0])["val_bpp_start"]
+    assert set(start) == {"1", "8"}
+    twin, _ = _pair()
+    fit_context(twin, y_cache, q_cache, tmp_path, steps=6, batch=4, val=val, val_every=2, log=logs.append)
+    recs = [json.loads(l) for l in (tmp_path / "log.jsonl").read_text().splitlines() if "vs_start_pct" in l]
+    assert [r["step"] for r in recs] == [2, 4, 6]
+    # the resumed run compares with the rates of the first start, not of its own
+    last = recs[-1]
+    assert all(abs(last["vs_start_pct"][k] - 100 * (last["val_bpp_ema"][k] / start[k] - 1)) < 1e-3 for k in start)
 
 
 # -- the integer path ----------------------------------------------------------------------------
@@ -213,7 +240,18 @@ def test_integer_path_decodes_the_encoders_latent_and_codes_like_the_float_path(
     strings = frozen.code_latents(y, z, qt)
     y_hat = frozen.latent_codec.decompress(strings, latent)
     assert float((y_hat - y).abs().max()) <= 0.5 + 1e-4
+    # exactly the encoder's latent: its own passes' symbols and means
     codec = frozen.latent_codec
+    net = codec.int_context
+    y64 = y[0].double()
+
+    def encoder_code(k, mask, index, mean):
+        st = codec.starts[k]
+        mu = mean.double() * torch.pow(2.0, -net.mean_frac(k).double())[:, None]
+        return torch.round(y64[st:st + codec.groups[k]][:, mask] - mu).to(torch.int64)
+
+    symbols, means = net.passes(codec._hyper_int(torch.round(z)), encoder_code)
+    assert torch.equal(net.latent(symbols, means), y_hat)
     saved, codec.int_context = codec.int_context, None
     try:
         float_strings = codec.compress(y, z)

@@ -84,10 +84,21 @@ def test_every_prefix_decodes_and_each_step_adds_quality(weights):
         fastcodec.decode(blob[:ends[0] + 1], allow_truncated=True)
     # truncation by size: the most steps within the budget, the same bytes as by steps
     pixels = im.shape[0] * im.shape[1]
-    for k in (1, 2, 3):
-        size = len(fastcodec.truncate(blob, k))
-        assert fastcodec.truncate(blob, bpp=8 * size / pixels) == fastcodec.truncate(blob, k)
-        assert fastcodec.load(weights, quality=3).encode(im, bpp=8 * size / pixels) == fastcodec.truncate(blob, k)
+    sizes = [len(fastcodec.truncate(blob, k)) for k in (1, 2, 3)]
+    for k, size in zip((1, 2, 3), sizes):
+        exact = (8 * size + 0.5) / pixels                    # the file's own bpp (and a hair above)
+        assert fastcodec.truncate(blob, bpp=exact) == fastcodec.truncate(blob, k)
+        assert fastcodec.load(weights, quality=3).encode(im, bpp=exact) == fastcodec.truncate(blob, k)
+        if k < 3:                                            # between two steps: the lower one
+            between = 8 * (size + sizes[k]) / 2 / pixels
+            assert fastcodec.truncate(blob, bpp=between) == fastcodec.truncate(blob, k)
+    for bad, error in ((2.5, TypeError), ("2", TypeError), (True, TypeError)):
+        with pytest.raises(error, match="steps must be an integer"):
+            fastcodec.truncate(blob, bad)
+    with pytest.raises(TypeError, match="bpp must be a number"):
+        fastcodec.truncate(blob, bpp="1")
+    with pytest.raises(ValueError, match="bpp must be a positive"):
+        fastcodec.load(weights, quality=3).encode(im, bpp=-1)
     with pytest.raises(ValueError, match="below the first step"):
         fastcodec.truncate(blob, bpp=0.001)
     with pytest.raises(ValueError, match="steps or bpp"):
@@ -167,3 +178,14 @@ def test_pillow_opens_a_cut_file_only_when_told_truncated_files_are_fine(weights
         Image.open(path).load()
     monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
     assert np.array_equal(np.asarray(Image.open(path)), fastcodec.decode(fastcodec.truncate(blob, 2)))
+
+
+def test_a_progressive_file_holds_as_many_streams_as_its_rate_says(weights):
+    from fastcodec.bitstream import v2
+
+    blob = fastcodec.load(weights, quality=3).encode(photo(seed=7))
+    header, streams = bitstream.unpack(blob)
+    forged = v2.pack(header.model_id, bitstream.Rate(bitstream.RATE_STEPS, 2), header.height, header.width,
+                     header.color, streams, progressive=True)
+    with pytest.raises(fastcodec.BitstreamError, match="announces 2 steps but holds 3"):
+        fastcodec.decode(forged)

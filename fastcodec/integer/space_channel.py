@@ -227,11 +227,13 @@ class IntSpaceChannel(nn.Module):
         a = anchor_mask(H, W)[0, 0]
         rows = [torch.nonzero(m.reshape(-1))[:, 0] for m in (a, ~a)]   # flat positions of each pass
         hyper = hyper.reshape(H * W, -1)
-        yctx = torch.zeros(H, W, self.M, dtype=torch.int64)
-        symbols = torch.zeros(H * W, self.M, dtype=torch.int64)
-        means = torch.zeros(H * W, self.M, dtype=torch.int64)
+        # int32 holds every value here (|y context| <= 8191, symbols and fixed-point means << 2^31)
+        yctx = torch.zeros(H, W, self.M, dtype=torch.int32)
+        symbols = torch.zeros(H * W, self.M, dtype=torch.int32)
+        means = torch.zeros(H * W, self.M, dtype=torch.int32)
         emb = self._run(self.emb, hyper.reshape(H, W, -1), backend).reshape(H * W, -1)
         parts = [(hyper.index_select(0, r), emb.index_select(0, r)) for r in rows]
+        del hyper, emb   # each pass reads its own rows
         for k, c in enumerate(self.groups):
             st = self.starts[k]
             ch = self._run(self.cc[k - 1], yctx[:, :, :st], backend).reshape(H * W, -1) if k else None
@@ -241,18 +243,24 @@ class IntSpaceChannel(nn.Module):
                       self._run(self.sc[k], yk.reshape(H, W, c), backend).reshape(H * W, c).index_select(0, r))
                 s, m = self.group_params(k, parts[p][0], parts[p][1], ch.index_select(0, r) if k else None, sp, backend)
                 sym = code(k, mask, self.scale_index(k, s.t()), m.t().contiguous()).t()
-                symbols[r, st:st + c] = sym
-                means[r, st:st + c] = m
+                symbols[r, st:st + c] = sym.to(torch.int32)
+                means[r, st:st + c] = m.to(torch.int32)
                 yk[r] = self.y_context(k, sym, m)
-            yctx[:, :, st:st + c] = yk.reshape(H, W, c)
+            yctx[:, :, st:st + c] = yk.reshape(H, W, c).to(torch.int32)
         symbols, means = symbols.reshape(H, W, -1), means.reshape(H, W, -1)
         return symbols, means
 
     def latent(self, symbols, means):
-        """y_hat float32 [1, M, H, W] = symbols + means 2^-f_m (exact) of the passes' [H, W, M]."""
-        fm = torch.cat([self.mean_frac(k) for k in range(len(self.groups))]).double()
-        y = (symbols.double() + means.double() * torch.pow(2.0, -fm)).float()
-        return y.permute(2, 0, 1)[None].contiguous()
+        """y_hat float32 [1, M, H, W] = symbols + means 2^-f_m (exact) of the passes' [H, W, M],
+        built a channel group at a time (no float64 copy of the whole latent)."""
+        H, W, M = symbols.shape
+        out = torch.empty(1, M, H, W, dtype=torch.float32)
+        for k, c in enumerate(self.groups):
+            st = self.starts[k]
+            scale = torch.pow(2.0, -self.mean_frac(k).double())
+            g = symbols[:, :, st:st + c].double() + means[:, :, st:st + c].double() * scale
+            out[0, st:st + c] = g.float().permute(2, 0, 1)
+        return out
 
     # -- shipping -----------------------------------------------------------------------------------
     def ship_state(self):

@@ -232,13 +232,14 @@ class SpaceChannelLatent(HyperpriorLatent):
         from fastcodec.entropy.coders import table_scales
         from fastcodec.integer.space_channel import freeze_space_channel
 
+        if not calibration or not all(isinstance(c, (tuple, list)) for c in calibration):
+            # an integer h_s with float context networks would decode on the same kind of machine only
+            raise ValueError("calibration: elic2022 freezes its context networks too and needs (y, z) pairs")
         int_h_s = super().freeze_prior(calibration)
-        pairs = [(y.float().cpu(), z.float().cpu()) for y, z in calibration] \
-            if all(isinstance(c, (tuple, list)) for c in calibration) else []
-        if pairs:
-            device = self.owner.device
-            self.int_context = freeze_space_channel(self.owner.cpu(), int_h_s, pairs, table_scales())
-            self.owner.to(device)
+        pairs = [(y.float().cpu(), z.float().cpu()) for y, z in calibration]
+        device = self.owner.device
+        self.int_context = freeze_space_channel(self.owner.cpu(), int_h_s, pairs, table_scales())
+        self.owner.to(device)
         return int_h_s
 
     def integer_state(self):

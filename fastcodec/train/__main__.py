@@ -128,24 +128,12 @@ def parse_qualities(text, spec):
 def run_config(args):
     """Constructor arguments of the model: those of a checkpoint being resumed, else of the warm
     start's weights (e.g. bmshj2018-factorized's per-quality densities; of another architecture:
-    its N, M and FiLM), else --N/--M."""
+    its N, M and FiLM, plus --config), else --N/--M and --config. --config where the model's
+    arguments come from elsewhere (a resumed run, a warm start of the same architecture) is an error."""
     import torch
 
     from fastcodec.zoo import WEIGHTS_DIR, load_weights, manifest
 
-    ckpt = Path(args.out) / "ckpt.pt"
-    if ckpt.exists():
-        cfg = torch.load(ckpt, weights_only=True).get("config")
-        if cfg:
-            return json.loads(cfg)
-    if args.init:
-        entry = manifest().get(args.init)
-        arch, cfg, _ = load_weights(WEIGHTS_DIR / entry["file"] if entry else Path(args.init))
-        if arch == args.arch:
-            return dict(cfg, N=cfg.get("N", args.N), M=cfg.get("M", args.M))
-        # another architecture on the same transforms (a context model from mbt2018-mean): their
-        # widths and per-quality modulation, without which the warm start would drop the FiLM values
-        return {"N": cfg.get("N", args.N), "M": cfg.get("M", args.M), **({"film": True} if cfg.get("film") else {})}
     extra = {}
     if getattr(args, "config", None):
         try:
@@ -154,12 +142,30 @@ def run_config(args):
             raise SystemExit(f"--config: not JSON: {exc}") from None
         if not isinstance(extra, dict):
             raise SystemExit(f"--config: expected a JSON object, got {args.config!r}")
+    ckpt = Path(args.out) / "ckpt.pt"
+    if ckpt.exists():
+        cfg = torch.load(ckpt, weights_only=True).get("config")
+        if cfg:
+            if extra:
+                raise SystemExit(f"--config: {ckpt} is resumed with the model's own arguments")
+            return json.loads(cfg)
+    if args.init:
+        entry = manifest().get(args.init)
+        arch, cfg, _ = load_weights(WEIGHTS_DIR / entry["file"] if entry else Path(args.init))
+        if arch == args.arch:
+            if extra:
+                raise SystemExit(f"--config: the warm start {args.init} gives the model its own arguments")
+            return dict(cfg, N=cfg.get("N", args.N), M=cfg.get("M", args.M))
+        # another architecture on the same transforms (a context model from mbt2018-mean): their
+        # widths and per-quality modulation, without which the warm start would drop the FiLM values
+        shared = {"N": cfg.get("N", args.N), "M": cfg.get("M", args.M), **({"film": True} if cfg.get("film") else {})}
+        return {**_accepted(args.arch, shared), **extra}
     return {**_accepted(args.arch, {"N": args.N, "M": args.M}), **extra}
 
 
 def _accepted(arch, kwargs):
     """kwargs without the arguments the architecture's constructor does not take (a recurrent coder
-    has no N or M)."""
+    has no N or M); film is build()'s, for models with per-quality modulation."""
     import inspect
 
     from fastcodec.models import architecture
@@ -167,7 +173,7 @@ def _accepted(arch, kwargs):
     params = inspect.signature(architecture(arch).__init__).parameters
     if any(p.kind == p.VAR_KEYWORD for p in params.values()):
         return kwargs
-    return {k: v for k, v in kwargs.items() if k in params}
+    return {k: v for k, v in kwargs.items() if k in params or k == "film"}   # film: build()'s own
 
 
 def run(args):

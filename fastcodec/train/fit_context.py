@@ -103,12 +103,16 @@ def fit_context(model, y_cache, q_cache, out_dir, steps, batch=8, lr=1e-4, ema=0
         p.requires_grad_(True)
     names = list(params)
     opt = torch.optim.Adam(list(params.values()), lr=lr, fused=True)
-    step, ema_state, balance_means = 0, None, None
+    step, ema_state, balance_means, saved_start = 0, None, None, None
     if ckpt_path.exists():
         state = torch.load(ckpt_path, weights_only=True, map_location="cpu")
         model.load_state_dict(state["model"])
         opt.load_state_dict(reorder_optimizer_state(state, model, names, opt.state_dict()["param_groups"]))
         step, ema_state, balance_means = int(state["step"]), state.get("ema"), state.get("balance_means")
+        if "val_start" in state:
+            saved_start = json.loads(state["val_start"])
+        elif (out_dir / "val_start.json").exists():   # runs started before the checkpoint kept them
+            saved_start = json.loads((out_dir / "val_start.json").read_text())
         log(f"resumed {ckpt_path} at step {step}")
     for group in opt.param_groups:
         group["lr"] = lr
@@ -120,9 +124,15 @@ def fit_context(model, y_cache, q_cache, out_dir, steps, batch=8, lr=1e-4, ema=0
     val_q = sorted({int(q) for _, q, _ in val})
     start_rate = None
     if val:
-        start_rate = val_rate(model, val, val_q) if step == 0 else json.loads((out_dir / "val_start.json").read_text())
-        (out_dir / "val_start.json").write_text(json.dumps(start_rate))
-        log(json.dumps({"step": step, "val_bpp": start_rate}))
+        # the rates of the starting point, measured once and kept in the checkpoint (a run resumed
+        # with other validation qualities measures the missing ones on the starting weights: gone,
+        # so those are measured now and labelled so)
+        start_rate = dict(saved_start or {})
+        missing = [q for q in val_q if str(q + 1) not in start_rate]
+        if missing:
+            now = val_rate(model, [v for v in val if int(v[1]) in missing], missing)
+            start_rate.update(now)
+            log(json.dumps({"step": step, "val_bpp_start" if step == 0 else "val_bpp_start_added_at_resume": now}))
     logf = open(out_dir / "log.jsonl", "a")
     stop = []
     previous = {sig: signal.signal(sig, lambda *_: stop.append(1)) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -154,7 +164,8 @@ def fit_context(model, y_cache, q_cache, out_dir, steps, batch=8, lr=1e-4, ema=0
             acc, count, t0 = np.zeros(n_q), np.zeros(n_q), time.time()
         if step % ckpt_every == 0 or step == steps or stop:
             ckpt = {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
-                    "config": json.dumps(model.config()), "param_names": names, "balance_means": balancer.means}
+                    "config": json.dumps(model.config()), "param_names": names, "balance_means": balancer.means,
+                    "val_start": json.dumps(start_rate or {})}
             if average is not None:
                 ckpt.update(ema=average.state(model), ema_decay=average.decay)
             torch.save(ckpt, out_dir / "ckpt.pt.tmp")
@@ -175,9 +186,21 @@ def fit_context(model, y_cache, q_cache, out_dir, steps, batch=8, lr=1e-4, ema=0
     return step
 
 
+def init_config(arch, init):
+    """Constructor arguments for `arch` from the warm start's weights: its own config when it is
+    the same architecture, else its N, M and FiLM (the transforms it shares)."""
+    from fastcodec.zoo import WEIGHTS_DIR, load_weights, manifest
+
+    entry = manifest().get(init)
+    stored, cfg, _ = load_weights(WEIGHTS_DIR / entry["file"] if entry else Path(init))
+    if stored == arch:
+        return dict(cfg)
+    return {k: v for k, v in cfg.items() if k in ("N", "M", "film")}
+
+
 def main(argv=None):
     from fastcodec.models import build
-    from fastcodec.train.__main__ import warm_start
+    from fastcodec.train.__main__ import _fitting_tensors, warm_start
     from fastcodec.train.data import CropSampler, list_images, load_rgb
     from fastcodec.train.kodak import refuse_kodak
 
@@ -212,8 +235,14 @@ def main(argv=None):
     if ckpt.exists():
         model = build(a.arch, **json.loads(torch.load(ckpt, weights_only=True)["config"]))
     else:
-        model = build(a.arch, film=True)
+        model = build(a.arch, **init_config(a.arch, a.init))
         print(warm_start(model, a.init), flush=True)
+        context = tuple(m + "." for m in CONTEXT_MODULES)
+        _, matched = _fitting_tensors(model, a.init)
+        missing = [k for k in model.state_dict() if not k.startswith(context) and k not in matched]
+        if missing:   # the context stage trains on the init's transforms: every one of them must load
+            raise SystemExit(f"--init {a.init}: {len(missing)} tensors of the transforms and hyperprior do not "
+                             f"fit {a.arch}, e.g. {missing[:3]}")
     model.rate_quantization = a.rate_quantization
     cache = out / "latents.pt"
     if cache.exists():
@@ -227,8 +256,12 @@ def main(argv=None):
         torch.save({"y": y_cache, "q": q_cache, "crop": a.crop}, cache)
     val = []
     if a.val:
-        val = val_latents(model, [load_rgb(v) for v in list_images(a.val)],
-                          [int(q) - 1 for q in a.val_qualities.split(",")])
+        try:
+            qualities = [int(model.rate_spec.index(model.rate_spec.check(int(q), "--val-qualities")))
+                         for q in a.val_qualities.split(",")]
+        except (TypeError, ValueError) as exc:
+            raise SystemExit(f"--val-qualities: {exc}") from None
+        val = val_latents(model, [load_rgb(v) for v in list_images(a.val)], qualities)
     fit_context(model, y_cache, q_cache, out, a.steps, batch=a.batch, lr=a.lr, ema=a.ema, val=val,
                 val_every=a.val_every, seed=a.seed, log=lambda s: print(s, flush=True))
     return 0
