@@ -304,3 +304,40 @@ def test_the_integer_path_codes_the_same_bits_on_any_thread_count(frozen, monkey
         finally:
             torch.set_num_threads(before)
     assert blobs[0] == blobs[1] == blobs[2]
+
+
+def test_corrupted_files_decode_or_raise_a_bitstream_error(frozen, tmp_path):
+    """Every byte flip, truncation and length change of a small elic2022 file through the API:
+    an image of the announced size or a BitstreamError, nothing else."""
+    import fastcodec
+    from fastcodec.train.export import export
+
+    export(frozen, "elic-test", 0, zoo_dir=tmp_path)
+    path = str(tmp_path / "weights" / "elic-test.safetensors")
+    im = (np.random.default_rng(13).random((40, 56, 3)) * 255).astype(np.uint8)
+    blob = fastcodec.load(path, 5).encode(im)
+    header = fastcodec.bitstream.read_header(blob)
+    rng = np.random.default_rng(14)
+    outcomes = {"image": 0, "error": 0}
+    for trial in range(150):
+        data = bytearray(blob)
+        if trial % 3 == 0:
+            data = data[: rng.integers(1, len(data))]
+        else:   # payload bytes only, CRCs recomputed: the mutation reaches the stream decoders
+            _, streams = fastcodec.bitstream.unpack(blob)
+            s = rng.integers(len(streams))
+            st = bytearray(streams[s])
+            for _ in range(rng.integers(1, 4)):
+                st[rng.integers(len(st))] ^= 1 << int(rng.integers(8))
+            streams = list(streams)
+            streams[s] = bytes(st)
+            data = fastcodec.bitstream.pack(header.model_id, header.rate, header.height, header.width,
+                                            header.color, streams)
+        try:
+            out = fastcodec.decode(bytes(data), model=path)
+            assert out.shape == im.shape and out.dtype == np.uint8
+            outcomes["image"] += 1
+        except fastcodec.BitstreamError:
+            outcomes["error"] += 1
+    assert outcomes["error"] > 0          # (the rANS streams' end checks catch nearly every flip)
+    assert fastcodec.decode(blob, model=path).shape == im.shape

@@ -111,3 +111,36 @@ def test_the_container_cuts_between_iterations(tmp_path):
         assert np.abs(decoded - expected).max() <= 0.5 + 1e-3          # the same image, rounded to 8 bits
         assert np.array_equal(fastcodec.decode(fastcodec.load(path, k).encode(im), model=path), decoded)
         assert len(cut) < len(blob) or k == 6
+
+
+def test_corrupted_files_decode_or_raise_a_bitstream_error(tmp_path):
+    from fastcodec.train.export import export
+
+    export(_model(), "toderici-test", 0, zoo_dir=tmp_path)
+    path = str(tmp_path / "weights" / "toderici-test.safetensors")
+    im = np.random.default_rng(15).integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    blob = fastcodec.load(path, 4).encode(im)
+    header = fastcodec.bitstream.read_header(blob)
+    rng = np.random.default_rng(16)
+    outcomes = {"image": 0, "error": 0}
+    for trial in range(150):
+        if trial % 3 == 0:
+            data = blob[: rng.integers(1, len(blob))]
+            kwargs = {"allow_truncated": bool(trial % 2)}
+        else:
+            _, streams = fastcodec.bitstream.unpack(blob)
+            streams = list(streams)
+            s = rng.integers(len(streams))
+            st = bytearray(streams[s])
+            st[rng.integers(len(st))] ^= 1 << int(rng.integers(8))
+            streams[s] = bytes(st)
+            data = fastcodec.bitstream.pack(header.model_id, header.rate, header.height, header.width,
+                                            header.color, streams, progressive=True)
+            kwargs = {}
+        try:
+            out = fastcodec.decode(data, model=path, **kwargs)
+            assert out.shape == im.shape and out.dtype == np.uint8
+            outcomes["image"] += 1
+        except BitstreamError:
+            outcomes["error"] += 1
+    assert outcomes["error"] > 0 and outcomes["image"] > 0
