@@ -189,3 +189,21 @@ def test_a_progressive_file_holds_as_many_streams_as_its_rate_says(weights):
                      header.color, streams, progressive=True)
     with pytest.raises(fastcodec.BitstreamError, match="announces 2 steps but holds 3"):
         fastcodec.decode(forged)
+
+
+def test_the_cli_encodes_to_a_size(weights, tmp_path):
+    from PIL import Image
+
+    from fastcodec.cli.main import main
+
+    im = photo(seed=8)
+    src = tmp_path / "a.png"
+    Image.fromarray(im).save(src)
+    blob = fastcodec.load(weights, quality=3).encode(im)
+    pixels = im.shape[0] * im.shape[1]
+    target = (8 * len(fastcodec.truncate(blob, 2)) + 0.5) / pixels
+    assert main(["encode", str(src), "-o", str(tmp_path / "a.fcx"), "--model", weights, "--quality", "3",
+                 "--bpp", str(target), "--workers", "1"]) == 0
+    assert (tmp_path / "a.fcx").read_bytes() == fastcodec.truncate(blob, 2)
+    assert main(["encode", str(src), "-o", str(tmp_path / "b.fcx"), "--model", "mbt2018-mean", "--bpp", "0.5"]) != 0
+    assert not (tmp_path / "b.fcx").exists()

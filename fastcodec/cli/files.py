@@ -79,9 +79,9 @@ def remove_stale_temps(targets):
     return removed
 
 
-def already_encoded(dst, codec):
+def already_encoded(dst, codec, cut=False):
     """True when dst is a whole, valid container (header and every stream's CRC) made by this
-    model at this rate: a resumed job skips it."""
+    model at this rate (cut: at most this rate, a file cut to a size): a resumed job skips it."""
     from fastcodec import bitstream
     from fastcodec.errors import BitstreamError
 
@@ -90,6 +90,8 @@ def already_encoded(dst, codec):
     except (OSError, BitstreamError):
         return False
     rate = codec.rate
+    if cut:
+        return header.model_id == codec.id and header.rate.kind == rate.kind and header.rate.value <= rate.value
     return (header.model_id == codec.id and header.rate.kind == rate.kind
             and abs(header.rate.value - rate.value) < 1 / 512)
 
@@ -102,9 +104,12 @@ def _summary(failures, stream=None):
             print(f"  {src}: {reason}", file=stream)
 
 
-def encode_files(inputs, out, model, quality, workers, refine=0, engine="local", address=None, resume=True):
+def encode_files(inputs, out, model, quality, workers, refine=0, engine="local", address=None, resume=True,
+                 bpp=None):
     """Encodes image files (or folders of them) to .fcx files on an engine (fastcodec.cli.engines).
-    Returns 0, or 1 when any file failed (listed at the end; the others are written)."""
+    bpp (progressive models): each file is cut to the most steps within bpp bits per pixel as it
+    is written (fastcodec.truncate; no re-encoding). Returns 0, or 1 when any file failed (listed
+    at the end; the others are written)."""
     import fastcodec
     from fastcodec.cli import engines
 
@@ -113,8 +118,10 @@ def encode_files(inputs, out, model, quality, workers, refine=0, engine="local",
     files = expand(inputs, IMAGE_SUFFIXES)
     targets = _targets(files, out, EXTENSION)
     codec = fastcodec.load(model, quality, refine=refine)  # a bad model or quality fails here, before any engine
+    if bpp is not None and not codec.model.capabilities.progressive:
+        raise ValueError(f"--bpp: {codec.name} is not progressive; choose its rate with --quality")
     remove_stale_temps(targets)
-    todo = [k for k, dst in enumerate(targets) if not (resume and already_encoded(dst, codec))]
+    todo = [k for k, dst in enumerate(targets) if not (resume and already_encoded(dst, codec, bpp is not None))]
     skipped = len(files) - len(todo)
     start, total_out, pixels, failures = time.time(), 0, 0, []
     with progress(len(files), initial=skipped) as bar:
@@ -125,8 +132,16 @@ def encode_files(inputs, out, model, quality, workers, refine=0, engine="local",
             if row["error"]:
                 failures.append((src, row["error"]))
             else:
-                atomic_write(dst, row["fcx"])
-                total_out += row["size"]
+                blob = row["fcx"]
+                if bpp is not None:
+                    try:
+                        blob = fastcodec.truncate(blob, bpp=bpp)
+                    except ValueError as exc:
+                        failures.append((src, f"ValueError: {exc}"))
+                        bar.update(1)
+                        continue
+                atomic_write(dst, blob)
+                total_out += len(blob)
                 pixels += row["height"] * row["width"]
             bar.update(1)
     done = len(todo) - len(failures)

@@ -21,7 +21,7 @@ def _cmd_encode(args):
     from fastcodec.cli.files import encode_files
 
     return encode_files(args.inputs, args.output, args.model, args.quality, args.workers, args.refine, args.engine,
-                        args.address, not args.no_resume)
+                        args.address, not args.no_resume, args.bpp)
 
 
 def _cmd_decode(args):
@@ -119,6 +119,8 @@ def build_parser():
     enc.add_argument("-o", "--output", default=None, help="output file (one input) or folder")
     enc.add_argument("--model", default=None, help="shipped model name or .safetensors path")
     enc.add_argument("--quality", type=float, default=3)
+    enc.add_argument("--bpp", type=float, default=None,
+                     help="progressive models: cut each file to the most steps within this many bits per pixel")
     enc.add_argument("--workers", type=int, default=None,
                      help="threads (local), actors (ray) or local workers (dask); default: all cores")
     enc.add_argument("--engine", default="local", choices=["local", "ray", "dask"],
