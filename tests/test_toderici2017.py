@@ -144,3 +144,70 @@ def test_corrupted_files_decode_or_raise_a_bitstream_error(tmp_path):
         except BitstreamError:
             outcomes["error"] += 1
     assert outcomes["error"] > 0 and outcomes["image"] > 0
+
+
+# -- the learned bit context (fastcodec.models.bit_context) ----------------------------------------
+def _copy_sequences(n, iterations=4, flip=0.1, seed=20, shape=(32, 6, 8)):
+    """Bits whose iteration t repeats iteration t - 1 but for a few flips: what a context that sees
+    the previous iteration predicts and a per-channel count cannot."""
+    g = torch.Generator().manual_seed(seed)
+    seqs = []
+    for _ in range(n):
+        b = torch.where(torch.rand(1, *shape, generator=g) < 0.5, 1.0, -1.0)
+        seq = [b]
+        for _ in range(iterations - 1):
+            b = torch.where(torch.rand(1, *shape, generator=g) < flip, -b, b)
+            seq.append(b)
+        seqs.append(seq)
+    return seqs
+
+
+def test_the_bit_context_learns_and_codes_fewer_bytes_than_the_semi_static_coder():
+    from fastcodec.models.bit_context import BitContext
+    from fastcodec.models.recurrent_bits import encode_bits
+    from fastcodec.train.fit_bits import fit_bits
+
+    torch.manual_seed(21)
+    ctx = BitContext()
+    seqs = _copy_sequences(128, shape=(32, 8, 8))     # enough that a 3x3 context cannot memorize them
+    test = _copy_sequences(4, seed=22, shape=(32, 8, 8))
+    held_out = lambda: float(ctx.bits_of([torch.cat([s[t] for s in test]) for t in range(4)]).detach())
+    before = held_out()
+    fit_bits(ctx, seqs, steps=150, batch=8, lr=3e-3, log=lambda s: None)
+    # the floor: iteration 1 is random (1 bit), each later one 10 % flips (0.47 bits): 0.60
+    assert before > 0.9 and held_out() < 0.8
+    ctx.freeze(seqs[:4])
+    for seq in test:
+        streams = ctx.encode(seq)
+        decoded = ctx.decode(streams, seq[0].shape[1:])
+        assert all(torch.equal(a, b) for a, b in zip(decoded, seq))
+        assert all(torch.equal(a, b) for a, b in zip(ctx.decode(streams[:2], seq[0].shape[1:]), seq[:2]))
+        semi = sum(len(encode_bits((b[0] > 0).to(torch.uint8).numpy())) for b in seq[1:])
+        assert sum(len(s) for s in streams[1:]) < 0.8 * semi
+
+
+def test_a_coder_with_a_frozen_bit_context_ships_it_and_decodes_every_prefix(tmp_path):
+    from fastcodec.train.export import export
+
+    torch.manual_seed(23)
+    model = build("toderici2017", width=0.125, iterations=4, bit_context=True).eval()
+    model.freeze_bit_context([torch.rand(1, 3, 48, 64) for _ in range(2)])
+    x = torch.rand(1, 3, 37, 50, generator=torch.Generator().manual_seed(24))
+    streams = model.encode_image(x, 4)
+    with torch.no_grad():
+        encoder_side = [x_hat for _, x_hat in model.iterate(model._pad(x), 4)]
+    for k in range(1, 5):
+        assert torch.equal(model.decode_image(streams[:k], (37, 50), 4),
+                           encoder_side[k - 1][:, :, :37, :50].clamp(0, 1))
+    export(model, "tod-bits", 0, zoo_dir=tmp_path, calibration=[torch.rand(1, 3, 48, 64) for _ in range(2)])
+    path = str(tmp_path / "weights" / "tod-bits.safetensors")
+    from fastcodec.zoo import load_model
+
+    shipped = load_model(path)
+    assert shipped.bit_context.int_net is not None
+    im = (x[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    blob = fastcodec.load(path, 4).encode(im)
+    assert fastcodec.decode(blob, model=path).shape == im.shape
+    with pytest.raises(BitstreamError):
+        _, st = fastcodec.bitstream.unpack(blob)
+        model.decode_image([st[0][: len(st[0]) // 2]], (37, 50), 4)

@@ -16,16 +16,20 @@ t is the residual x - x_hat_{t-1}; the training loss is the mean of |x - x_hat_t
 iterations (L1, as the paper). The GRU's "residual" form adds a 1x1 projection of its input to its
 output (Toderici et al. 2017, section 3.1: o_t = h_t + W_ox x_t).
 
-Coding (fastcodec.models.recurrent_bits): each iteration's 32 x H/16 x W/16 bits are one stream,
-coded by rANS over a binary alphabet with one probability per bit channel of that iteration,
-counted by the encoder and sent at the head of the stream (8 bits each): the decoder needs no
-float computation to read the bits, so a stream decodes the same bits on every machine; the
+Coding: each iteration's 32 x H/16 x W/16 bits are one stream. With a frozen learned bit context
+(`bit_context=True`, trained by fastcodec.train.fit_bits, frozen at export: fastcodec.models.
+bit_context) every bit's probability comes from an integer network over the bits of the two
+previous iterations and the already-decoded half of its own; without one, rANS over a binary
+alphabet with one probability per bit channel of the iteration, counted by the encoder and sent
+at the head of the stream (fastcodec.models.recurrent_bits). Either way the decoder reads the bits
+with integer arithmetic only, so a stream decodes the same bits on every machine; the
 reconstruction is the float decoder's."""
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fastcodec.models.bit_context import BitContext
 from fastcodec.models.protocol import Capabilities, CodecModel
 from fastcodec.models.rate import RateSpec
 
@@ -116,7 +120,11 @@ class RecurrentCoder(CodecModel):
     padding_multiple = 16
     capabilities = Capabilities(progressive=True)
 
-    def __init__(self, iterations=ITERATIONS, bits=BITS, width=0.5):
+    #: weights-file prefix of the frozen integer bit context (not part of state_dict())
+    BIT_CTX_PREFIX = "int_bits."
+    extra_state_prefixes = (BIT_CTX_PREFIX,)
+
+    def __init__(self, iterations=ITERATIONS, bits=BITS, width=0.5, bit_context=False):
         super().__init__()
         self.iterations = int(iterations)
         self.bits = int(bits)
@@ -131,9 +139,14 @@ class RecurrentCoder(CodecModel):
         self.encoder = Encoder(enc)
         self.binarizer = nn.Conv2d(enc[-1], self.bits, 1)
         self.decoder = Decoder(self.bits, dec)
+        #: the learned context model of the bits (fastcodec.models.bit_context); its frozen integer
+        #: network codes them when present, else each iteration's bits are coded semi-statically
+        self.bit_context = BitContext(self.bits) if bit_context else None
 
     def config(self):
         cfg = {"width": self.width} if self.width != 0.5 else {}
+        if self.bit_context is not None:
+            cfg["bit_context"] = True
         if self.iterations != ITERATIONS:
             cfg["iterations"] = self.iterations
         if self.bits != BITS:
@@ -197,13 +210,19 @@ class RecurrentCoder(CodecModel):
         return {"x_hat": recs[-1], "l1": l1 / n, "reconstructions": recs, "likelihoods": {}}
 
     # -- coding ------------------------------------------------------------------------------------
+    def _learned_bits(self):
+        return self.bit_context is not None and self.bit_context.int_net is not None
+
     @torch.inference_mode()
     def encode_image(self, x, rate):
         from fastcodec.models.recurrent_bits import encode_bits
 
         self.eval()
         x = self._pad(x.to(self.device).float())
-        return [encode_bits((b[0] > 0).to(torch.uint8).cpu().numpy()) for b, _ in self.iterate(x, int(rate))]
+        bits = [b.cpu() for b, _ in self.iterate(x, int(rate))]
+        if self._learned_bits():
+            return self.bit_context.encode(bits)
+        return [encode_bits((b[0] > 0).to(torch.uint8).numpy()) for b in bits]
 
     @torch.inference_mode()
     def decode_image(self, streams, size, rate):
@@ -213,6 +232,49 @@ class RecurrentCoder(CodecModel):
             raise ValueError(f"{self.name} decodes 1..{self.iterations} streams, got {len(streams)}")
         self.eval()
         shape = self.latent_shapes(*size)["bits1"]
-        bits = [torch.from_numpy(decode_bits(s, shape)).to(self.device, torch.float32)[None] * 2 - 1 for s in streams]
+        if self._learned_bits():
+            bits = [b.to(self.device) for b in self.bit_context.decode(streams, shape)]
+        else:
+            bits = [torch.from_numpy(decode_bits(s, shape)).to(self.device, torch.float32)[None] * 2 - 1
+                    for s in streams]
         x_hat = self.reconstruct(bits)[-1]
         return x_hat[:, :, : size[0], : size[1]].clamp(0, 1)
+
+    @torch.no_grad()
+    def freeze_bit_context(self, images, iterations=None):
+        """Freezes the bit context model into integers on the bits this coder gives for `images`
+        (float [1, 3, h, w] in [0, 1], not Kodak)."""
+        if self.bit_context is None:
+            raise ValueError("this toderici2017 has no bit context model (bit_context=True)")
+        self.eval()
+        seqs = [[b.cpu() for b, _ in self.iterate(self._pad(x.float()), int(iterations or self.iterations))]
+                for x in images]
+        return self.bit_context.freeze(seqs)
+
+    def freeze_prior(self, calibration):
+        """Export's hook (fastcodec.train.export, on the fp16-rounded weights that are shipped): the
+        bit context frozen on the bits of calibration images (float [1, 3, h, w] in [0, 1])."""
+        if self.bit_context is not None:
+            self.freeze_bit_context(calibration)
+
+    @staticmethod
+    def calibration_data(image_dir, limit=8, crop=256):
+        """Export's calibration for this model: the top-left crops of the first photos of a folder."""
+        from fastcodec.train.data import list_images, load_rgb
+
+        return [torch.from_numpy(load_rgb(p)[:crop, :crop].copy()).permute(2, 0, 1)[None].float() / 255
+                for p in list_images(image_dir)[:limit]]
+
+    def extra_state(self):
+        if not self._learned_bits():
+            return {}
+        return {self.BIT_CTX_PREFIX + k: v for k, v in self.bit_context.ship_state().items()}
+
+    def load_extra_state(self, tensors):
+        mine = {k[len(self.BIT_CTX_PREFIX):]: v for k, v in tensors.items() if k.startswith(self.BIT_CTX_PREFIX)}
+        if set(tensors) - {self.BIT_CTX_PREFIX + k for k in mine}:
+            raise ValueError(f"toderici2017 stores no extra state but its bit context's, got {sorted(tensors)[:3]}")
+        if mine:
+            if self.bit_context is None:
+                raise ValueError("the weights hold an integer bit context for a model without one")
+            self.bit_context.load_ship_state(mine)

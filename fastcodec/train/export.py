@@ -139,7 +139,11 @@ def export_checkpoint(ckpt_path, arch, name, N=128, M=192, notes="", calibration
     else:
         model, state = checkpoint_model(ckpt_path, arch, ema, N, M)
     model.eval()
-    zs = calibration_latents(model, calibration_dir) if calibration_dir and hasattr(model, "h_a") else None
+    zs = None
+    if calibration_dir and hasattr(model, "calibration_data"):   # a model that says what it freezes on
+        zs = model.calibration_data(calibration_dir)
+    elif calibration_dir and hasattr(model, "h_a"):
+        zs = calibration_latents(model, calibration_dir)
     return export(model, name, state["step"] + step_offset, Path(ckpt_path).parent / "log.jsonl", notes=notes,
                   calibration=zs, base=base, zoo_dir=zoo_dir)
 
