@@ -120,6 +120,8 @@ class RecurrentCoder(CodecModel):
     padding_multiple = 16
     capabilities = Capabilities(progressive=True)
 
+    #: what export's --calibration gives freeze_prior: photos (fastcodec.train.export.calibration_images)
+    calibration = "images"
     #: weights-file prefix of the frozen integer bit context (not part of state_dict())
     BIT_CTX_PREFIX = "int_bits."
     extra_state_prefixes = (BIT_CTX_PREFIX,)
@@ -256,14 +258,6 @@ class RecurrentCoder(CodecModel):
         bit context frozen on the bits of calibration images (float [1, 3, h, w] in [0, 1])."""
         if self.bit_context is not None:
             self.freeze_bit_context(calibration)
-
-    @staticmethod
-    def calibration_data(image_dir, limit=8, crop=256):
-        """Export's calibration for this model: the top-left crops of the first photos of a folder."""
-        from fastcodec.train.data import list_images, load_rgb
-
-        return [torch.from_numpy(load_rgb(p)[:crop, :crop].copy()).permute(2, 0, 1)[None].float() / 255
-                for p in list_images(image_dir)[:limit]]
 
     def extra_state(self):
         if not self._learned_bits():

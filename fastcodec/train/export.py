@@ -99,6 +99,17 @@ def calibration_latents(model, image_dir, limit=12, qualities=(0, 3, 7)):
     return zs
 
 
+def calibration_images(image_dir, limit=8, crop=256):
+    """The top-left crops of the first photos of a folder (not Kodak), float [1, 3, h, w] in [0, 1]:
+    what a model whose `calibration` is "images" freezes its integer networks on."""
+    from fastcodec.train.data import list_images, load_rgb
+    from fastcodec.train.kodak import refuse_kodak
+
+    refuse_kodak("--calibration", image_dir)
+    return [torch.from_numpy(load_rgb(p)[:crop, :crop].copy()).permute(2, 0, 1)[None].float() / 255
+            for p in list_images(image_dir)[:limit]]
+
+
 def checkpoint_model(ckpt_path, arch, ema=False, N=128, M=192):
     """(model, checkpoint) of a `fastcodec train` checkpoint: its weights, or with ema its moving
     average; checkpoints do not record their architecture, so arch names it."""
@@ -140,8 +151,8 @@ def export_checkpoint(ckpt_path, arch, name, N=128, M=192, notes="", calibration
         model, state = checkpoint_model(ckpt_path, arch, ema, N, M)
     model.eval()
     zs = None
-    if calibration_dir and hasattr(model, "calibration_data"):   # a model that says what it freezes on
-        zs = model.calibration_data(calibration_dir)
+    if calibration_dir and getattr(model, "calibration", None) == "images":   # freezes on photos
+        zs = calibration_images(calibration_dir)
     elif calibration_dir and hasattr(model, "h_a"):
         zs = calibration_latents(model, calibration_dir)
     return export(model, name, state["step"] + step_offset, Path(ckpt_path).parent / "log.jsonl", notes=notes,
