@@ -38,6 +38,15 @@ def _randomize_context(model, seed=1, std=0.05):
                 p.copy_(torch.randn(p.shape, generator=g) * std)
 
 
+def _coded(model, x, q):
+    """(quality tensor, y, z, the coded streams, latent size) of image x at quality q."""
+    qt = model._q(q)
+    with torch.no_grad():
+        xp, _, latent = model.prepare(x, q)
+        y, z = model.encode_latents(xp, qt)
+    return qt, y, z, model.code_latents(y, z, qt), latent
+
+
 def test_default_groups():
     assert default_groups(192) == (16, 16, 32, 64, 64)
     assert default_groups(320) == (16, 16, 32, 64, 192)
@@ -77,11 +86,7 @@ def test_the_decoder_rebuilds_the_encoders_latent(size):
     _randomize_context(elic)
     x = torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(3))
     for q in (0, 7):
-        qt = elic._q(q)
-        with torch.no_grad():
-            xp, _, latent = elic.prepare(x, q)
-            y, z = elic.encode_latents(xp, qt)
-        strings = elic.code_latents(y, z, qt)
+        qt, y, z, strings, latent = _coded(elic, x, q)
         y_hat = elic.latent_codec.decompress(strings, latent)
         # each element decoded to its own symbol around the mean the encoder used
         assert float((y_hat - y).abs().max()) <= 0.5 + 1e-4
@@ -232,12 +237,7 @@ def test_integer_path_reference_and_core_code_the_same_bits(frozen):
 
 def test_integer_path_decodes_the_encoders_latent_and_codes_like_the_float_path(frozen):
     x = _image(9, (128, 192))
-    q = 5
-    qt = frozen._q(q)
-    with torch.no_grad():
-        xp, _, latent = frozen.prepare(x, q)
-        y, z = frozen.encode_latents(xp, qt)
-    strings = frozen.code_latents(y, z, qt)
+    qt, y, z, strings, latent = _coded(frozen, x, 5)
     y_hat = frozen.latent_codec.decompress(strings, latent)
     assert float((y_hat - y).abs().max()) <= 0.5 + 1e-4
     # exactly the encoder's latent: its own passes' symbols and means
@@ -341,3 +341,24 @@ def test_corrupted_files_decode_or_raise_a_bitstream_error(frozen, tmp_path):
             outcomes["error"] += 1
     assert outcomes["error"] > 0          # (the rANS streams' end checks catch nearly every flip)
     assert fastcodec.decode(blob, model=path).shape == im.shape
+
+
+def test_fit_context_resumed_from_the_command_line_validates_on_the_same_transforms(tmp_path, capsys):
+    """A resumed run rebuilds its model from the checkpoint: the validation latents must come from
+    the checkpoint's (frozen, trained) transforms, not from a fresh model's random ones."""
+    from PIL import Image
+
+    from fastcodec.train.fit_context import main
+
+    rng = np.random.default_rng(30)
+    for d in ("train", "val"):
+        (tmp_path / d).mkdir()
+        Image.fromarray(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8)).save(tmp_path / d / "a.png")
+    args = ["--init", "mbt2018-mean", "--data", str(tmp_path / "train"), "--val", str(tmp_path / "val"),
+            "--out", str(tmp_path / "run"), "--crops", "8", "--crop", "64", "--batch", "4", "--val-every", "2",
+            "--threads", "1"]
+    main(args + ["--steps", "2"])
+    main(args + ["--steps", "4"])
+    recs = [json.loads(l) for l in (tmp_path / "run" / "log.jsonl").read_text().splitlines() if "vs_start_pct" in l]
+    assert [r["step"] for r in recs] == [2, 4]
+    assert all(abs(v) < 1.0 for r in recs for v in r["vs_start_pct"].values())   # percent: same latents

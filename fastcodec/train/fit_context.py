@@ -186,21 +186,9 @@ def fit_context(model, y_cache, q_cache, out_dir, steps, batch=8, lr=1e-4, ema=0
     return step
 
 
-def init_config(arch, init):
-    """Constructor arguments for `arch` from the warm start's weights: its own config when it is
-    the same architecture, else its N, M and FiLM (the transforms it shares)."""
-    from fastcodec.zoo import WEIGHTS_DIR, load_weights, manifest
-
-    entry = manifest().get(init)
-    stored, cfg, _ = load_weights(WEIGHTS_DIR / entry["file"] if entry else Path(init))
-    if stored == arch:
-        return dict(cfg)
-    return {k: v for k, v in cfg.items() if k in ("N", "M", "film")}
-
-
 def main(argv=None):
     from fastcodec.models import build
-    from fastcodec.train.__main__ import _fitting_tensors, warm_start
+    from fastcodec.train.__main__ import _fitting_tensors, run_config, warm_start
     from fastcodec.train.data import CropSampler, list_images, load_rgb
     from fastcodec.train.kodak import refuse_kodak
 
@@ -231,11 +219,12 @@ def main(argv=None):
     torch.set_num_threads(a.threads)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    ckpt = out / "ckpt.pt"
-    if ckpt.exists():
-        model = build(a.arch, **json.loads(torch.load(ckpt, weights_only=True)["config"]))
+    # the model's arguments as `fastcodec train` takes them: the checkpoint's, else the init's
+    model = build(a.arch, **run_config(argparse.Namespace(out=a.out, init=a.init, arch=a.arch, N=128, M=192, config=None)))
+    if (out / "ckpt.pt").exists():
+        # the frozen transforms that the validation latents (and any missing cache) come from
+        model.load_state_dict(torch.load(out / "ckpt.pt", weights_only=True)["model"])
     else:
-        model = build(a.arch, **init_config(a.arch, a.init))
         print(warm_start(model, a.init), flush=True)
         context = tuple(m + "." for m in CONTEXT_MODULES)
         _, matched = _fitting_tensors(model, a.init)
