@@ -48,3 +48,12 @@ def gaussian_table():
     from fastcodec.entropy.gaussian_tables import gaussian_cdf_table
 
     return gaussian_cdf_table()
+
+
+def learned_architectures():
+    """The registered transform + latent-codec models (fastcodec.models.base.LearnedCodec): the
+    family test_models and test_film cover (the recurrent coder has its own tests)."""
+    from fastcodec.models import architecture, architectures
+    from fastcodec.models.base import LearnedCodec
+
+    return [a for a in architectures() if issubclass(architecture(a), LearnedCodec)]

@@ -7,16 +7,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from fastcodec.models import architectures, build  # noqa: E402
+from conftest import learned_architectures  # noqa: E402
+from fastcodec.models import build  # noqa: E402
 
-
-def learned_architectures():
-    """The registered transform + latent-codec models (fastcodec.models.base.LearnedCodec): the
-    family these tests cover (the recurrent coder has its own tests)."""
-    from fastcodec.models import architecture
-    from fastcodec.models.base import LearnedCodec
-
-    return [a for a in architectures() if issubclass(architecture(a), LearnedCodec)]
 
 
 def film_model(arch, seed=0, randomize=True):

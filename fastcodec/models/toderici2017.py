@@ -68,6 +68,18 @@ PAPER_ENCODER = (64, 256, 512, 512)
 PAPER_DECODER = ((512, 512, 1), (128, 512, 3), (128, 256, 3), (64, 128, 3))
 
 
+def run_cells(cells, h, state, after=None):
+    """h through the recurrent cells in turn (each with its state; `after` applied to each cell's
+    output): (output, new states)."""
+    new = []
+    for cell, s in zip(cells, state):
+        h, s = cell(h, s)
+        new.append(s)
+        if after is not None:
+            h = after(h)
+    return h, new
+
+
 class Encoder(nn.Module):
     def __init__(self, widths):
         super().__init__()
@@ -75,12 +87,7 @@ class Encoder(nn.Module):
         self.rnn = nn.ModuleList(ConvGRU(widths[i], widths[i + 1], 3, 2) for i in range(3))
 
     def forward(self, x, state):
-        h = self.conv(x)
-        new = []
-        for cell, s in zip(self.rnn, state):
-            h, s = cell(h, s)
-            new.append(s)
-        return h, new
+        return run_cells(self.rnn, self.conv(x), state)
 
 
 class Decoder(nn.Module):
@@ -94,12 +101,7 @@ class Decoder(nn.Module):
         self.conv_out = nn.Conv2d(layers[-1][1] // 4, 3, 1)
 
     def forward(self, b, state):
-        h = self.conv_in(b)
-        new = []
-        for cell, s in zip(self.rnn, state):
-            h, s = cell(h, s)
-            new.append(s)
-            h = F.pixel_shuffle(h, 2)
+        h, new = run_cells(self.rnn, self.conv_in(b), state, lambda t: F.pixel_shuffle(t, 2))
         return torch.tanh(self.conv_out(h)) / 2, new
 
 
